@@ -1,0 +1,20 @@
+"""LAPOR on AWS Lambda: wiring only. Routes live in chalicelib/http, read models in projections/."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Chalice
+
+from chalicelib.http.endpoint import api
+import chalicelib.http.routes  # noqa: F401  (registers the routes on the blueprint)
+from chalicelib.lambdas import project_stream_batch
+
+# configure_logs=False: Chalice's own handler would print every Powertools log line twice.
+app = Chalice(app_name="lapor", configure_logs=False)
+app.register_blueprint(api)
+
+
+@app.lambda_function(name="project_events")
+def project_events(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Fed by the events table's stream (mapping in infra/: TRIM_HORIZON, ReportBatchItemFailures)."""
+    return project_stream_batch(event, context)

@@ -1,0 +1,1 @@
+"""The pure domain: commands, the Report aggregate (decide/evolve) and its rules."""

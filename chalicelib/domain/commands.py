@@ -1,0 +1,96 @@
+"""Commands: what someone asks the system to do, in the imperative. Frozen, validated at the edge.
+
+`principal` says who asks (chalicelib.auth); `now` is passed to `decide`, never read here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.auth import Principal
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    principal: Principal
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubmitReport(Command):
+    title: str | None
+    body: str
+    report_type: str
+    category_id: str | None
+    region_code: str
+    addressed_institution_id: str | None
+    anonymous: bool
+    confidential: bool
+    channel: str
+    reporter_ref: str | None
+    access_token_hash: str
+    location: dict[str, Any] | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldReport(Command):
+    question: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplyToReport(Command):
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class VerifyReport(Command):
+    institution_id: str
+    title: str | None
+    category_id: str | None
+    report_type: str | None
+    requires_inspection: bool
+    anonymous: bool | None
+    confidential: bool | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArchiveReport(Command):
+    reason: str
+    duplicate_of: str | None
+    note: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssignReport(Command):
+    unit_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReturnReport(Command):
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RedisposeReport(Command):
+    institution_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostFollowUp(Command):
+    message: str
+    final: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class AcceptResolution(Command):
+    rating: int
+    comment: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObjectToResolution(Command):
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class EscalateToOmbudsman(Command):
+    reason: str

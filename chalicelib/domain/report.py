@@ -1,0 +1,397 @@
+"""The Report aggregate: `evolve` folds past events into state; `decide` turns a command into new events.
+
+Pure: no I/O, no clock. Everything a decision needs from outside — the time, the working-day calendar,
+the reference data — arrives in `Context`. Every transition and role rule of DOMAIN §5–§6 lives here.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Iterable
+
+from chalicelib.auth import PUBLIC, REPORTER, Principal
+from chalicelib.clock import iso, parse_instant
+from chalicelib.domain import commands as c
+from chalicelib.domain.visibility import Exposure, can_see, is_own_reporter
+from chalicelib.errors import (Forbidden, InvalidTransition, ReportNotFound, RuleViolated, Unauthenticated,
+                               UnknownReference, ValidationFailed)
+from chalicelib.reference import ReferenceData
+from chalicelib.working_days import WorkingDayCalendar
+from events import report as e
+from events.base import DomainEvent, StoredEvent
+
+REPORT_TYPES = ("complaint", "aspiration", "information_request")
+ARCHIVE_REASONS = ("spam", "unclear", "duplicate", "out_of_scope", "no_reply")
+PUBLIC_CHANNELS = ("web", "app")
+STAFF_SUBMITTERS = ("admin_nasional", "admin_instansi")
+
+VERIFICATION_DAYS, FOLLOW_UP_DAYS, REPLY_WINDOW_DAYS = 3, 5, 10
+RESOLUTION_DAYS = {"complaint": 14, "aspiration": 5, "information_request": 5}
+INSPECTION_RESOLUTION_DAYS = 60
+NATIONAL_ZONE = "WIB"  # KemenPANRB, the national admin, works in Jakarta
+
+OPEN_STATUSES = ("submitted", "on_hold", "disposed", "assigned", "returned", "in_progress", "answered")
+
+
+@dataclass(frozen=True)
+class Context:
+    now: datetime
+    calendar: WorkingDayCalendar
+    reference: ReferenceData
+
+    def deadline(self, working_days: int, zone: str) -> str:
+        return iso(self.calendar.deadline(self.now, working_days, zone))
+
+
+@dataclass(frozen=True)
+class ReportState:
+    report_id: str
+    version: int = 0
+    status: str = "new"
+    title: str | None = None
+    report_type: str | None = None
+    category_id: str | None = None
+    region_code: str = ""
+    addressed_institution_id: str | None = None
+    institution_id: str | None = None
+    unit_id: str | None = None
+    anonymous: bool = False
+    confidential: bool = False
+    requires_inspection: bool = False
+    access_token_hash: str | None = None
+    submitted_at: str | None = None
+    verification_due: str | None = None
+    follow_up_due: str | None = None
+    resolution_due: str | None = None
+    reply_due: str | None = None
+    first_response_at: str | None = None
+    answered_at: str | None = None
+    objected: bool = False
+    escalated_to_ombudsman: bool = False
+    reminders: frozenset[tuple[str, int]] = frozenset()
+    escalations: frozenset[tuple[str, int]] = frozenset()
+    neglected: bool = False
+
+    @property
+    def exposure(self) -> Exposure:
+        return Exposure(status=self.status, institution_id=self.institution_id, unit_id=self.unit_id,
+                        addressed_institution_id=self.addressed_institution_id, confidential=self.confidential,
+                        region_code=self.region_code, access_token_hash=self.access_token_hash)
+
+
+# ---------------------------------------------------------------------------------------------- evolve
+
+def evolve(state: ReportState, stored: StoredEvent) -> ReportState:
+    event, at = stored.event, stored.occurred_at
+    change = _EVOLVERS.get(type(event), lambda s, ev, at: {})(state, event, at)
+    return dataclasses.replace(state, version=stored.version, **change)
+
+
+def replay(report_id: str, history: Iterable[StoredEvent]) -> ReportState:
+    state = ReportState(report_id=report_id)
+    for stored in history:
+        state = evolve(state, stored)
+    return state
+
+
+def _first_response(state: ReportState, at: str) -> str:
+    return state.first_response_at or at
+
+
+_EVOLVERS: dict[type, Callable[[ReportState, DomainEvent, str], dict]] = {
+    e.ReportSubmitted: lambda s, ev, at: dict(
+        status="submitted", title=ev.title, report_type=ev.report_type, category_id=ev.category_id,
+        region_code=ev.region_code, addressed_institution_id=ev.addressed_institution_id,
+        anonymous=ev.anonymous, confidential=ev.confidential, access_token_hash=ev.access_token_hash,
+        submitted_at=at, verification_due=ev.verification_due),
+    e.ReportPutOnHold: lambda s, ev, at: dict(status="on_hold"),
+    e.ReportClarified: lambda s, ev, at: dict(status="submitted", verification_due=ev.verification_due),
+    e.ReportVerified: lambda s, ev, at: dict(
+        status="disposed", institution_id=ev.institution_id, title=ev.title, category_id=ev.category_id,
+        report_type=ev.report_type, requires_inspection=ev.requires_inspection, anonymous=ev.anonymous,
+        confidential=ev.confidential, follow_up_due=ev.follow_up_due, resolution_due=ev.resolution_due),
+    e.ReportArchived: lambda s, ev, at: dict(status="archived"),
+    e.ReportAssigned: lambda s, ev, at: dict(status="assigned", unit_id=ev.unit_id),
+    e.AssignmentReturned: lambda s, ev, at: dict(status="disposed", unit_id=None),
+    e.ReportReturned: lambda s, ev, at: dict(status="returned", unit_id=None),
+    e.ReportRedisposed: lambda s, ev, at: dict(status="disposed", institution_id=ev.institution_id),
+    e.FollowUpPosted: lambda s, ev, at: dict(status="in_progress", first_response_at=_first_response(s, at)),
+    e.ReportAnswered: lambda s, ev, at: dict(status="answered", reply_due=ev.reply_due, answered_at=at,
+                                             first_response_at=_first_response(s, at)),
+    e.ResolutionObjected: lambda s, ev, at: dict(objected=True),
+    e.ReportReopened: lambda s, ev, at: dict(status="in_progress", follow_up_due=ev.follow_up_due,
+                                             reply_due=None, answered_at=None),
+    e.ReportClosed: lambda s, ev, at: dict(status="closed"),
+    e.EscalatedToOmbudsman: lambda s, ev, at: dict(escalated_to_ombudsman=True),
+    e.ReminderSent: lambda s, ev, at: dict(reminders=s.reminders | {(ev.clock, ev.level)}),
+    e.DeadlineEscalated: lambda s, ev, at: dict(escalations=s.escalations | {(ev.clock, ev.level)}),
+    e.ReportNeglected: lambda s, ev, at: dict(neglected=True),
+}
+
+
+# ---------------------------------------------------------------------------------------------- decide
+
+def decide(state: ReportState, command: c.Command, ctx: Context) -> list[DomainEvent]:
+    handler = _DECIDERS.get(type(command))
+    if handler is None:
+        raise TypeError(f"no decider for {type(command).__name__}")
+    if not isinstance(command, c.SubmitReport):
+        _require_visible(state, command.principal)
+    return handler(state, command, ctx)
+
+
+def _require_visible(state: ReportState, principal: Principal) -> None:
+    if state.status == "new" or not can_see(principal, state.exposure):
+        if principal.role == REPORTER and state.status != "new":
+            raise Forbidden("the report token does not match this report", "token laporan tidak cocok")
+        raise ReportNotFound(state.report_id)
+
+
+def _require_status(state: ReportState, action: str, *allowed: str) -> None:
+    if state.status not in allowed:
+        raise InvalidTransition(
+            f"cannot {action} a report that is {state.status} (allowed from: {', '.join(allowed)})",
+            f"tidak dapat {action}: laporan berstatus {state.status}", status=state.status, action=action)
+
+
+def _forbid(action: str, principal: Principal) -> Forbidden:
+    return Forbidden(f"role {principal.role} may not {action} this report",
+                     f"peran {principal.role} tidak berwenang untuk {action} laporan ini", action=action)
+
+
+def _require_verifier(state: ReportState, principal: Principal, action: str) -> None:
+    """KemenPANRB verifies everything; an institution admin only what was addressed straight to it."""
+    if principal.role == "admin_nasional":
+        return
+    if principal.role == "admin_instansi" and principal.institution_id == state.addressed_institution_id:
+        return
+    raise _forbid(action, principal)
+
+
+def _is_institution_admin(state: ReportState, principal: Principal) -> bool:
+    return principal.role == "admin_instansi" and principal.institution_id == state.institution_id
+
+
+def _is_unit_liaison(state: ReportState, principal: Principal) -> bool:
+    return (principal.role == "admin_penghubung" and principal.institution_id == state.institution_id
+            and state.unit_id is not None and principal.unit_id == state.unit_id)
+
+
+def _require_reporter(state: ReportState, principal: Principal, action: str) -> None:
+    if principal.role == PUBLIC:
+        raise Unauthenticated(f"{action} needs the report's X-Report-Token",
+                              f"{action} memerlukan X-Report-Token laporan")
+    if not is_own_reporter(principal, state.exposure):
+        raise _forbid(action, principal)
+
+
+def _zone_of(ctx: Context, institution_id: str | None) -> str:
+    if institution_id is None:
+        return NATIONAL_ZONE
+    institution = ctx.reference.institution(institution_id)
+    if institution is None:
+        raise UnknownReference("institution", institution_id)
+    return institution.timezone
+
+
+def _require_institution(ctx: Context, institution_id: str) -> None:
+    if ctx.reference.institution(institution_id) is None:
+        raise UnknownReference("institution", institution_id)
+
+
+def _require_category(ctx: Context, category_id: str) -> None:
+    if ctx.reference.category(category_id) is None:
+        raise UnknownReference("category", category_id)
+
+
+def _resolution_days(report_type: str, requires_inspection: bool) -> int:
+    return INSPECTION_RESOLUTION_DAYS if requires_inspection else RESOLUTION_DAYS[report_type]
+
+
+def _submit(state: ReportState, cmd: c.SubmitReport, ctx: Context) -> list[DomainEvent]:
+    if state.status != "new":
+        raise InvalidTransition(f"report {state.report_id} already exists", "laporan sudah ada")
+    role = cmd.principal.role
+    if role in (PUBLIC, REPORTER):
+        if cmd.channel not in PUBLIC_CHANNELS:
+            raise ValidationFailed(f"channel must be one of {PUBLIC_CHANNELS}", "kanal tidak sah", field="channel")
+    elif role in STAFF_SUBMITTERS:
+        if cmd.channel != "admin":
+            raise ValidationFailed("staff re-key paper or WhatsApp reports with channel 'admin'",
+                                   "staf memasukkan laporan dengan kanal 'admin'", field="channel")
+    else:
+        raise _forbid("submit", cmd.principal)
+    if cmd.report_type not in REPORT_TYPES:
+        raise ValidationFailed(f"type must be one of {REPORT_TYPES}", "jenis laporan tidak sah", field="type")
+    if ctx.reference.region(cmd.region_code) is None:
+        raise UnknownReference("region", cmd.region_code)
+    if cmd.category_id is not None:
+        _require_category(ctx, cmd.category_id)
+    if cmd.addressed_institution_id is not None:
+        _require_institution(ctx, cmd.addressed_institution_id)
+    return [e.ReportSubmitted(
+        title=cmd.title, body=cmd.body, report_type=cmd.report_type, category_id=cmd.category_id,
+        region_code=cmd.region_code, addressed_institution_id=cmd.addressed_institution_id,
+        anonymous=cmd.anonymous, confidential=cmd.confidential, reporter_ref=cmd.reporter_ref,
+        access_token_hash=cmd.access_token_hash, location=cmd.location,
+        verification_due=ctx.deadline(VERIFICATION_DAYS, _zone_of(ctx, cmd.addressed_institution_id)))]
+
+
+def _hold(state: ReportState, cmd: c.HoldReport, ctx: Context) -> list[DomainEvent]:
+    _require_verifier(state, cmd.principal, "hold")
+    _require_status(state, "hold", "submitted")
+    return [e.ReportPutOnHold(question=cmd.question)]
+
+
+def _reply(state: ReportState, cmd: c.ReplyToReport, ctx: Context) -> list[DomainEvent]:
+    _require_reporter(state, cmd.principal, "reply")
+    if state.status == "on_hold":
+        zone = _zone_of(ctx, state.addressed_institution_id)
+        return [e.ReportClarified(message=cmd.message, verification_due=ctx.deadline(VERIFICATION_DAYS, zone))]
+    _require_status(state, "reply to", *OPEN_STATUSES)
+    return [e.ReporterReplied(message=cmd.message)]
+
+
+def _verify(state: ReportState, cmd: c.VerifyReport, ctx: Context) -> list[DomainEvent]:
+    _require_verifier(state, cmd.principal, "verify")
+    _require_status(state, "verify", "submitted")
+    if cmd.principal.role == "admin_instansi" and cmd.institution_id != cmd.principal.institution_id:
+        raise Forbidden("an institution admin disposes only to its own institution",
+                        "admin instansi hanya mendisposisikan ke instansinya sendiri")
+    _require_institution(ctx, cmd.institution_id)
+    title = cmd.title or state.title
+    if not title:
+        raise ValidationFailed("this report has no title (SMS); the verifier must write one",
+                               "laporan ini belum berjudul (SMS); verifikator wajib menuliskannya", field="title")
+    category_id = cmd.category_id or state.category_id
+    if not category_id:
+        raise ValidationFailed("a category is required to verify", "kategori wajib diisi", field="category_id")
+    _require_category(ctx, category_id)
+    report_type = cmd.report_type or state.report_type
+    if report_type not in REPORT_TYPES:
+        raise ValidationFailed(f"type must be one of {REPORT_TYPES}", "jenis laporan tidak sah", field="type")
+    if cmd.requires_inspection and report_type != "complaint":
+        raise ValidationFailed("only a complaint can require inspection (berkadar pengawasan)",
+                               "hanya pengaduan yang dapat berkadar pengawasan", field="requires_inspection")
+    for flag, current, asked in (("anonymous", state.anonymous, cmd.anonymous),
+                                 ("confidential", state.confidential, cmd.confidential)):
+        if current and asked is False:
+            raise RuleViolated(f"a verifier may add {flag} but never remove it",
+                               f"verifikator boleh menambah {flag} tetapi tidak boleh menghapusnya", field=flag)
+    zone = _zone_of(ctx, cmd.institution_id)
+    return [e.ReportVerified(
+        institution_id=cmd.institution_id, title=title, category_id=category_id, report_type=report_type,
+        requires_inspection=cmd.requires_inspection, anonymous=state.anonymous or bool(cmd.anonymous),
+        confidential=state.confidential or bool(cmd.confidential),
+        follow_up_due=ctx.deadline(FOLLOW_UP_DAYS, zone),
+        resolution_due=ctx.deadline(_resolution_days(report_type, cmd.requires_inspection), zone))]
+
+
+def _archive(state: ReportState, cmd: c.ArchiveReport, ctx: Context) -> list[DomainEvent]:
+    if cmd.principal.role != "system":
+        _require_verifier(state, cmd.principal, "archive")
+    _require_status(state, "archive", "submitted", "on_hold")
+    if cmd.reason not in ARCHIVE_REASONS:
+        raise ValidationFailed(f"reason must be one of {ARCHIVE_REASONS}", "alasan arsip tidak sah", field="reason")
+    if (cmd.reason == "duplicate") != (cmd.duplicate_of is not None):
+        raise ValidationFailed("duplicate_of is required with reason 'duplicate', and only with it",
+                               "duplicate_of wajib untuk alasan 'duplicate' saja", field="duplicate_of")
+    if cmd.duplicate_of == state.report_id:
+        raise ValidationFailed("a report cannot duplicate itself", "laporan tidak dapat menduplikasi dirinya",
+                               field="duplicate_of")
+    return [e.ReportArchived(reason=cmd.reason, duplicate_of=cmd.duplicate_of, note=cmd.note)]
+
+
+def _assign(state: ReportState, cmd: c.AssignReport, ctx: Context) -> list[DomainEvent]:
+    if not _is_institution_admin(state, cmd.principal):
+        raise _forbid("assign", cmd.principal)
+    _require_status(state, "assign", "disposed", "assigned")
+    institution = ctx.reference.institution(state.institution_id)
+    if institution is None or institution.unit(cmd.unit_id) is None:
+        raise UnknownReference("unit", cmd.unit_id)
+    if cmd.unit_id == state.unit_id:
+        raise RuleViolated(f"already assigned to {cmd.unit_id}", f"sudah ditugaskan ke {cmd.unit_id}")
+    return [e.ReportAssigned(unit_id=cmd.unit_id)]
+
+
+def _return(state: ReportState, cmd: c.ReturnReport, ctx: Context) -> list[DomainEvent]:
+    if _is_unit_liaison(state, cmd.principal):
+        _require_status(state, "return", "assigned")
+        return [e.AssignmentReturned(unit_id=state.unit_id, reason=cmd.reason)]
+    if _is_institution_admin(state, cmd.principal):
+        _require_status(state, "return", "disposed", "assigned")
+        return [e.ReportReturned(institution_id=state.institution_id, reason=cmd.reason)]
+    raise _forbid("return", cmd.principal)
+
+
+def _redispose(state: ReportState, cmd: c.RedisposeReport, ctx: Context) -> list[DomainEvent]:
+    if cmd.principal.role != "admin_nasional":
+        raise _forbid("re-dispose", cmd.principal)
+    _require_status(state, "re-dispose", "returned")
+    _require_institution(ctx, cmd.institution_id)
+    if cmd.institution_id == state.institution_id:
+        raise RuleViolated(f"{cmd.institution_id} returned this report as not its authority",
+                           f"{cmd.institution_id} telah mengembalikan laporan ini (bukan wewenang)")
+    return [e.ReportRedisposed(institution_id=cmd.institution_id, previous_institution_id=state.institution_id)]
+
+
+def _follow_up(state: ReportState, cmd: c.PostFollowUp, ctx: Context) -> list[DomainEvent]:
+    if not (_is_institution_admin(state, cmd.principal) or _is_unit_liaison(state, cmd.principal)):
+        raise _forbid("post a follow-up on", cmd.principal)
+    _require_status(state, "post a follow-up on", "disposed", "assigned", "in_progress")
+    if not cmd.final:
+        return [e.FollowUpPosted(message=cmd.message)]
+    zone = _zone_of(ctx, state.institution_id)
+    return [e.ReportAnswered(message=cmd.message, reply_due=ctx.deadline(REPLY_WINDOW_DAYS, zone))]
+
+
+def _accept(state: ReportState, cmd: c.AcceptResolution, ctx: Context) -> list[DomainEvent]:
+    _require_reporter(state, cmd.principal, "accept")
+    _require_status(state, "accept the answer of", "answered")
+    if not 1 <= cmd.rating <= 5:
+        raise ValidationFailed("rating must be 1..5", "penilaian harus 1..5", field="rating")
+    return [e.ResolutionAccepted(rating=cmd.rating, comment=cmd.comment), e.ReportClosed(reason="accepted")]
+
+
+def _object(state: ReportState, cmd: c.ObjectToResolution, ctx: Context) -> list[DomainEvent]:
+    _require_reporter(state, cmd.principal, "object")
+    _require_status(state, "object to the answer of", "answered")
+    if ctx.now > parse_instant(state.reply_due):
+        raise RuleViolated(f"the reply window closed at {state.reply_due}",
+                           f"batas waktu tanggapan berakhir pada {state.reply_due}", reply_due=state.reply_due)
+    zone = _zone_of(ctx, state.institution_id)
+    return [e.ResolutionObjected(reason=cmd.reason),
+            e.ReportReopened(follow_up_due=ctx.deadline(FOLLOW_UP_DAYS, zone))]
+
+
+def missed_resolution_deadline(state: ReportState, now: datetime) -> bool:
+    if state.resolution_due is None:
+        return False
+    finished = parse_instant(state.answered_at) if state.answered_at else now
+    return finished > parse_instant(state.resolution_due)
+
+
+def _escalate(state: ReportState, cmd: c.EscalateToOmbudsman, ctx: Context) -> list[DomainEvent]:
+    _require_reporter(state, cmd.principal, "escalate")
+    _require_status(state, "escalate", "disposed", "assigned", "returned", "in_progress", "answered", "closed")
+    if state.escalated_to_ombudsman:
+        raise RuleViolated("already escalated to the Ombudsman", "sudah dieskalasi ke Ombudsman")
+    if state.objected:
+        grounds = "objection"
+    elif missed_resolution_deadline(state, ctx.now):
+        grounds = "missed_deadline"
+    else:
+        raise RuleViolated(
+            f"escalation is possible after an objection or once the resolution deadline {state.resolution_due} "
+            "has passed", "eskalasi hanya setelah keberatan atau setelah batas waktu penyelesaian terlewati",
+            resolution_due=state.resolution_due)
+    return [e.EscalatedToOmbudsman(grounds=grounds, reason=cmd.reason)]
+
+
+_DECIDERS: dict[type, Callable[[ReportState, c.Command, Context], list[DomainEvent]]] = {
+    c.SubmitReport: _submit, c.HoldReport: _hold, c.ReplyToReport: _reply, c.VerifyReport: _verify,
+    c.ArchiveReport: _archive, c.AssignReport: _assign, c.ReturnReport: _return, c.RedisposeReport: _redispose,
+    c.PostFollowUp: _follow_up, c.AcceptResolution: _accept, c.ObjectToResolution: _object,
+    c.EscalateToOmbudsman: _escalate,
+}

@@ -1,0 +1,84 @@
+"""Domain and application errors as types. HTTP status codes are assigned in one place: chalicelib/http/errors.py.
+
+Every error carries a stable `code`, an English `message` and an Indonesian `pesan`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+class LaporError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, pesan: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.pesan = pesan or message
+        self.details = details
+
+
+class ValidationFailed(LaporError):
+    """The request is well-formed JSON but its fields are wrong."""
+    code = "validation_failed"
+
+
+class MalformedRequest(LaporError):
+    code = "malformed_request"
+
+
+class UnsupportedMediaType(LaporError):
+    code = "unsupported_media_type"
+
+
+class PayloadTooLarge(LaporError):
+    code = "payload_too_large"
+
+
+class UnknownReference(LaporError):
+    """A category, region, institution or unit that does not exist."""
+
+    def __init__(self, kind: str, value: str) -> None:
+        super().__init__(f"unknown {kind}: {value!r}", f"{kind} tidak dikenal: {value!r}", field=kind, value=value)
+        self.code = f"unknown_{kind}"
+
+
+class Unauthenticated(LaporError):
+    code = "unauthenticated"
+
+
+class Forbidden(LaporError):
+    code = "forbidden"
+
+
+class ReportNotFound(LaporError):
+    code = "report_not_found"
+
+    def __init__(self, report_id: str) -> None:
+        super().__init__(f"report {report_id} not found", f"laporan {report_id} tidak ditemukan", report_id=report_id)
+
+
+class NotFound(LaporError):
+    code = "not_found"
+
+
+class InvalidTransition(LaporError):
+    code = "invalid_transition"
+
+
+class RuleViolated(LaporError):
+    """A business rule refused the command although the transition itself exists (e.g. window closed)."""
+    code = "rule_violated"
+
+
+class ConcurrencyConflict(LaporError):
+    code = "concurrency_conflict"
+
+    def __init__(self, stream_id: str, expected_version: int) -> None:
+        super().__init__(
+            f"report {stream_id} changed since version {expected_version}; reload and retry",
+            f"laporan {stream_id} telah berubah sejak versi {expected_version}; muat ulang dan coba lagi",
+            stream_id=stream_id, expected_version=expected_version)
+
+
+class IdempotencyKeyReused(LaporError):
+    code = "idempotency_key_reused"

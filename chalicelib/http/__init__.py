@@ -1,0 +1,1 @@
+"""The HTTP edge: request parsing and validation, error mapping, response shaping, routes, OpenAPI."""

@@ -1,0 +1,98 @@
+"""One decorator turns a small function into a route: auth, parsing, validation, errors, OpenAPI entry.
+
+Route functions receive a `Call` and return a JSON-able dict; they never touch Chalice or HTTP codes.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+
+from chalice import Blueprint, Response
+
+from chalicelib.auth import Principal, principal_from_headers
+from chalicelib.bootstrap import Services, get_services
+from chalicelib.errors import LaporError, ValidationFailed
+from chalicelib.handlers import Request, fingerprint
+from chalicelib.http.errors import JSON_HEADERS, error_response, internal_error_response
+from chalicelib.http.validation import Schema, parse_json_body, validate
+
+api = Blueprint(__name__)
+
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
+
+
+@dataclass(frozen=True)
+class Operation:
+    operation_id: str
+    method: str
+    path: str
+    summary: str
+    body: Schema | None
+    status: int
+    audience: str  # who may call it, for the docs
+    idempotent_key: bool
+    query: tuple[str, ...]
+
+
+OPERATIONS: list[Operation] = []
+
+
+@dataclass(frozen=True)
+class Call:
+    services: Services
+    principal: Principal
+    body: dict[str, Any]
+    params: dict[str, str]
+    query: dict[str, str]
+    headers: dict[str, str]
+    now: datetime
+    operation_id: str
+
+    def request(self) -> Request:
+        key = self.headers.get("idempotency-key")
+        if key is not None and not _IDEMPOTENCY_KEY.match(key):
+            raise ValidationFailed("Idempotency-Key must be 8-128 characters of A-Z a-z 0-9 . _ : -",
+                                   "Idempotency-Key harus 8-128 karakter A-Z a-z 0-9 . _ : -",
+                                   field="Idempotency-Key")
+        correlation_id = self.headers.get("x-correlation-id") or str(uuid.uuid4())
+        return Request(now=self.now, correlation_id=correlation_id[:128], idempotency_key=key,
+                       fingerprint=fingerprint(self.operation_id, [self.params, self.body]))
+
+
+def endpoint(method: str, path: str, operation_id: str, summary: str, *, body: Schema | None = None,
+             status: int = 200, audience: str = "public", idempotent_key: bool = False,
+             query: tuple[str, ...] = ()) -> Callable:
+    def decorate(fn: Callable[[Call], Any]) -> Callable:
+        OPERATIONS.append(Operation(operation_id, method, path, summary, body, status, audience,
+                                    idempotent_key, query))
+
+        @functools.wraps(fn)
+        def view(**params: str) -> Response:
+            try:
+                request = api.current_request
+                services = get_services()
+                headers = {k.lower(): v for k, v in (request.headers or {}).items()}
+                principal = principal_from_headers(headers, services.verifier)
+                payload: dict[str, Any] = {}
+                if body is not None:
+                    payload = validate(parse_json_body(request.raw_body, headers.get("content-type")), body)
+                call = Call(services=services, principal=principal, body=payload, params=params,
+                            query=dict(request.query_params or {}), headers=headers, now=services.clock(),
+                            operation_id=operation_id)
+                result = fn(call)
+            except LaporError as exc:
+                return error_response(exc)
+            except Exception:  # noqa: BLE001 — the contract is JSON errors, never an HTML 500 or a trace
+                return internal_error_response()
+            return Response(body=json.dumps(result), status_code=status, headers=JSON_HEADERS)
+
+        view.__name__ = operation_id
+        api.route(path, methods=[method], content_types=["*/*"])(view)
+        return fn
+
+    return decorate

@@ -1,0 +1,50 @@
+"""What each reader may see of a report view (DOMAIN §4–§5). Every read of a report goes through here."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.auth import Principal
+from chalicelib.domain.visibility import Exposure, can_see, is_own_reporter, sees_reporter_identity
+
+_NEVER_SHOWN = ("access_token_hash",)
+_INTERNAL = ("reminders", "escalations", "neglected", "ombudsman_finding")  # staff workflow, not for citizens
+
+def exposure_of(view: dict[str, Any]) -> Exposure:
+    return Exposure(status=view["status"], institution_id=view.get("institution_id"), unit_id=view.get("unit_id"),
+                    addressed_institution_id=view.get("addressed_institution_id"),
+                    confidential=view["confidential"], region_code=view["region_code"],
+                    access_token_hash=view.get("access_token_hash"))
+
+
+def _strip_user_ids(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Staff user ids are internal; the public sees which institution acted, not which employee."""
+    shown = []
+    for entry in entries:
+        entry = dict(entry)
+        if "by" in entry:
+            entry["by"] = {k: v for k, v in entry["by"].items() if k != "user_id"}
+        shown.append(entry)
+    return shown
+
+
+def present_report(view: dict[str, Any] | None, principal: Principal) -> dict[str, Any] | None:
+    """The report as this principal may see it, or None when for them it does not exist."""
+    if view is None:
+        return None
+    exposure = exposure_of(view)
+    if not can_see(principal, exposure):
+        return None
+    shown = {k: v for k, v in view.items() if k not in _NEVER_SHOWN}
+    if not sees_reporter_identity(principal, exposure, view["anonymous"]):
+        shown.pop("reporter_ref", None)
+    if principal.is_staff:
+        return shown
+    for key in _INTERNAL:
+        shown.pop(key, None)
+    if not is_own_reporter(principal, exposure):
+        shown.pop("hold", None)
+        if view["anonymous"]:
+            shown.pop("location", None)  # a precise location can identify an anonymous reporter
+        for key in ("follow_ups", "returns"):
+            shown[key] = _strip_user_ids(shown.get(key, []))
+    return shown

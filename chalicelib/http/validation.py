@@ -1,0 +1,127 @@
+"""Request bodies: parsed strictly, validated against a declared shape, all problems reported at once.
+
+The same declarations produce the JSON Schemas of the OpenAPI document, so the docs cannot drift from
+what the server accepts. Unknown fields are refused: a typo must not silently drop a privacy flag.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from chalicelib.errors import MalformedRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+
+MAX_BODY_BYTES = 64 * 1024
+
+_JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", dict: "object"}
+
+
+@dataclass(frozen=True)
+class Field:
+    kind: type
+    required: bool = False
+    max_length: int | None = None
+    min_length: int = 1
+    choices: tuple[Any, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    fields: Mapping[str, "Field"] | None = None  # for kind=dict
+    description: str = ""
+    default: Any = None
+
+    def problem(self, value: Any) -> str | None:
+        if self.kind is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        else:
+            ok = type(value) is self.kind
+        if not ok:
+            return f"must be a {_JSON_TYPES[self.kind]}"
+        if self.kind is str:
+            if len(value.strip()) < self.min_length:
+                return f"must have at least {self.min_length} non-blank characters"
+            if self.max_length is not None and len(value) > self.max_length:
+                return f"must be at most {self.max_length} characters (got {len(value)})"
+        if self.choices is not None and value not in self.choices:
+            return f"must be one of {list(self.choices)}"
+        if self.minimum is not None and value < self.minimum:
+            return f"must be >= {self.minimum}"
+        if self.maximum is not None and value > self.maximum:
+            return f"must be <= {self.maximum}"
+        return None
+
+
+Schema = Mapping[str, Field]
+
+
+def _collect(body: Any, schema: Schema, prefix: str, errors: list[dict[str, str]]) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        errors.append({"field": prefix or "(body)", "problem": "must be a JSON object"})
+        return {}
+    for name in sorted(set(body) - set(schema)):
+        errors.append({"field": prefix + name, "problem": "is not a known field"})
+    clean: dict[str, Any] = {}
+    for name, spec in schema.items():
+        value = body.get(name)
+        if value is None:
+            if spec.required:
+                errors.append({"field": prefix + name, "problem": "is required"})
+            clean[name] = spec.default
+            continue
+        problem = spec.problem(value)
+        if problem:
+            errors.append({"field": prefix + name, "problem": problem})
+        elif spec.kind is dict and spec.fields is not None:
+            clean[name] = _collect(value, spec.fields, f"{prefix}{name}.", errors)
+        else:
+            clean[name] = value.strip() if isinstance(value, str) else value
+    return clean
+
+
+def validate(body: Any, schema: Schema) -> dict[str, Any]:
+    errors: list[dict[str, str]] = []
+    clean = _collect(body, schema, "", errors)
+    if errors:
+        summary = "; ".join(f"{e['field']} {e['problem']}" for e in errors)
+        raise ValidationFailed(f"invalid request: {summary}", f"permintaan tidak sah: {summary}", errors=errors)
+    return clean
+
+
+def parse_json_body(raw: bytes | None, content_type: str | None) -> Any:
+    """The request body as JSON, refusing oversized, non-JSON and undecodable input."""
+    raw = raw or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"request body is larger than {MAX_BODY_BYTES} bytes",
+                              f"isi permintaan melebihi {MAX_BODY_BYTES} byte")
+    if content_type and "json" not in content_type.lower():
+        raise UnsupportedMediaType(f"Content-Type must be application/json (got {content_type})",
+                                   "Content-Type harus application/json")
+    if not raw.strip():
+        raise MalformedRequest("request body is empty; send a JSON object", "isi permintaan kosong")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedRequest(f"request body is not valid JSON: {exc}", "isi permintaan bukan JSON yang sah") from None
+
+
+def json_schema(schema: Schema) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    for name, spec in schema.items():
+        prop: dict[str, Any] = {"type": _JSON_TYPES[spec.kind]}
+        if spec.description:
+            prop["description"] = spec.description
+        if spec.kind is str:
+            prop["minLength"] = spec.min_length
+            if spec.max_length is not None:
+                prop["maxLength"] = spec.max_length
+        if spec.choices is not None:
+            prop["enum"] = list(spec.choices)
+        if spec.minimum is not None:
+            prop["minimum"] = spec.minimum
+        if spec.maximum is not None:
+            prop["maximum"] = spec.maximum
+        if spec.kind is dict and spec.fields is not None:
+            prop.update(json_schema(spec.fields))
+        properties[name] = prop
+    required = [name for name, spec in schema.items() if spec.required]
+    return {"type": "object", "additionalProperties": False, "properties": properties,
+            **({"required": required} if required else {})}

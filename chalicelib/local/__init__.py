@@ -1,0 +1,1 @@
+"""The local runtime: what AWS does around the Lambda functions, done on this machine."""

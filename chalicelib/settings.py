@@ -1,0 +1,53 @@
+"""Configuration, read from the environment once into a frozen object (DESIGN §4)."""
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from infra.tables import TABLES, physical_name
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str = "local"
+    region: str = "ap-southeast-3"  # Jakarta
+    dynamodb_endpoint: str | None = None  # None: AWS itself (or moto in-process in tests)
+    table_prefix: str = "lapor-local"
+    jwt_secret: str | None = None  # HS256 staff tokens (local runs)
+    jwt_issuer: str = "lapor-local"
+    jwks_url: str | None = None  # RS256 staff tokens from Cognito or another IdP (AWS)
+    token_secret: str = ""  # HMAC key deriving reporters' access tokens
+    table_names: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.table_names:
+            object.__setattr__(self, "table_names",
+                               {logical: physical_name(self.table_prefix, logical) for logical in TABLES})
+        if not (self.jwt_secret or self.jwks_url):
+            raise SettingsError("set LAPOR_JWT_SECRET (HS256) or LAPOR_JWKS_URL (RS256) to verify staff tokens")
+        if len(self.token_secret) < 16:
+            raise SettingsError("LAPOR_TOKEN_SECRET must be set to at least 16 characters")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        return cls(
+            stage=environ.get("LAPOR_STAGE", "local"),
+            region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "ap-southeast-3",
+            dynamodb_endpoint=environ.get("DYNAMODB_ENDPOINT") or None,
+            table_prefix=environ.get("LAPOR_TABLE_PREFIX", "lapor-local"),
+            jwt_secret=environ.get("LAPOR_JWT_SECRET") or None,
+            jwt_issuer=environ.get("LAPOR_JWT_ISSUER", "lapor-local"),
+            jwks_url=environ.get("LAPOR_JWKS_URL") or None,
+            token_secret=environ.get("LAPOR_TOKEN_SECRET", ""),
+        )
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env(os.environ)

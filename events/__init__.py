@@ -1,0 +1,1 @@
+"""Domain events of LAPOR: types, registry, codec, upcasting and the hash chain."""

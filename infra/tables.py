@@ -1,0 +1,82 @@
+"""The one definition of every DynamoDB table: key schemas, indexes, streams, TTL.
+
+Tests, `lapor serve` and the CloudFormation template (infra/template.py) all read these specs, so the
+tables the code runs against locally are the tables it gets in AWS.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+EVENTS, IDEMPOTENCY, PERSONAL_DATA, REPORT_VIEWS = "events", "idempotency", "personal_data", "report_views"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    logical_name: str  # the suffix of the physical name and the key of Settings.table_names
+    cfn_resource: str
+    keys: tuple[tuple[str, str, str], ...]  # (attribute, S|N, HASH|RANGE)
+    indexes: tuple[dict[str, Any], ...] = ()
+    index_attributes: tuple[tuple[str, str], ...] = ()
+    stream: str | None = None
+    ttl_attribute: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def create_table_kwargs(self, physical_name: str) -> dict[str, Any]:
+        attributes = {name: kind for name, kind, _ in self.keys} | dict(self.index_attributes)
+        kwargs: dict[str, Any] = {
+            "TableName": physical_name,
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [{"AttributeName": name, "KeyType": key_type} for name, _, key_type in self.keys],
+            "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in sorted(attributes.items())],
+        }
+        if self.indexes:
+            kwargs["GlobalSecondaryIndexes"] = [dict(index) for index in self.indexes]
+        if self.stream:
+            kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": self.stream}
+        return kwargs
+
+
+def _gsi(name: str, hash_key: str, range_key: str) -> dict[str, Any]:
+    return {"IndexName": name,
+            "KeySchema": [{"AttributeName": hash_key, "KeyType": "HASH"},
+                          {"AttributeName": range_key, "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "ALL"}}
+
+
+TABLES: dict[str, TableSpec] = {
+    # The only source of truth: one immutable item per event. The stream feeds every projection.
+    EVENTS: TableSpec(
+        EVENTS, "EventsTable",
+        keys=(("stream_id", "S", "HASH"), ("version", "N", "RANGE")),
+        # All events of a UTC day in time order, so auditors and rebuilds read a date range without a Scan.
+        indexes=(_gsi("by-day", "day", "at_key"),),
+        index_attributes=(("day", "S"), ("at_key", "S")),
+        stream="NEW_IMAGE"),
+    IDEMPOTENCY: TableSpec(IDEMPOTENCY, "IdempotencyTable", keys=(("key", "S", "HASH"),),
+                           ttl_attribute="expires_at"),
+    PERSONAL_DATA: TableSpec(PERSONAL_DATA, "PersonalDataTable", keys=(("reporter_ref", "S", "HASH"),)),
+    REPORT_VIEWS: TableSpec(REPORT_VIEWS, "ReportViewsTable", keys=(("report_id", "S", "HASH"),)),
+}
+
+
+def physical_name(prefix: str, logical_name: str) -> str:
+    return f"{prefix}-{logical_name}"
+
+
+def create_tables(client: Any, prefix: str, only: tuple[str, ...] | None = None) -> dict[str, str]:
+    """Create the tables (idempotently) with a boto3 DynamoDB client; returns logical -> physical names."""
+    existing = set(client.list_tables().get("TableNames", []))
+    names = {}
+    for logical, spec in TABLES.items():
+        if only is not None and logical not in only:
+            continue
+        name = names[logical] = physical_name(prefix, logical)
+        if name in existing:
+            continue
+        client.create_table(**spec.create_table_kwargs(name))
+        client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
+        if spec.ttl_attribute:
+            client.update_time_to_live(TableName=name, TimeToLiveSpecification={
+                "Enabled": True, "AttributeName": spec.ttl_attribute})
+    return names

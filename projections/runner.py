@@ -1,0 +1,42 @@
+"""The one projector behind the events stream: decode each record, hand it to every read model.
+
+One consumer for all read models keeps within DynamoDB Streams' two-readers-per-shard limit. Records are
+processed with Powertools' BatchProcessor so one bad record fails alone (ReportBatchItemFailures) and
+Lambda redelivers from it; the version guard in each read model makes that redelivery harmless.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Protocol
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+from events.base import StoredEvent
+from projections.stream import decode_record
+
+
+class ReadModel(Protocol):
+    def handles(self, stored: StoredEvent) -> bool: ...
+
+    def project(self, stored: StoredEvent) -> bool: ...
+
+
+class Projector:
+    def __init__(self, read_models: Iterable[ReadModel]) -> None:
+        self._read_models = list(read_models)
+
+    def apply(self, stored: StoredEvent) -> None:
+        for read_model in self._read_models:
+            if read_model.handles(stored):
+                read_model.project(stored)
+
+    def _handle_record(self, record: DynamoDBRecord) -> None:
+        stored = decode_record(record.raw_event)
+        if stored is not None:
+            self.apply(stored)
+
+    def handle_batch(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+        """A Lambda stream batch in; `{"batchItemFailures": [...]}` out."""
+        processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+        return process_partial_response(event=event, record_handler=self._handle_record,
+                                        processor=processor, context=context)
