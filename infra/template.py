@@ -1,0 +1,246 @@
+"""The CloudFormation document merged into Chalice's output: `chalice package --merge-template OUT.json`.
+
+Chalice declares the functions, their roles and the REST API; everything it cannot express comes from here
+(DESIGN §3, research/stack.md §2c/§2d):
+
+* every DynamoDB table of infra.tables.TABLES (the one definition the tests and `lapor serve` use too);
+* the events-stream -> projector mapping with the error handling Chalice has no options for: TRIM_HORIZON,
+  ReportBatchItemFailures, bisect on error, a retry limit, a record-age limit and an on-failure SQS queue.
+  `project_events` is a plain `@app.lambda_function`, so the mapping is an AWS::Lambda::EventSourceMapping
+  resource of its own rather than a SAM `Events` entry;
+* the functions' environment (stage, table prefix, staff-token verification, reporter-token key). Secrets are
+  never literals: `{{resolve:secretsmanager:...}}` dynamic references, resolved by CloudFormation at deploy;
+* the data-access IAM policies, one per function role.
+
+IAM choice. `.chalice/config.json` has `autogen_policy: false` + `iam_policy_file: policy.json`. With that,
+Chalice makes one role per function (`ApiHandlerRole`, `ProjectEventsRole`; no `DefaultRole`) and gives
+each the same inline policy read from `.chalice/policy.json`. That file is static JSON: it cannot name
+the tables' ARNs through Ref/GetAtt (and differs by nothing between the two functions unless a second
+file is configured per function). So `.chalice/policy.json` holds only the CloudWatch Logs baseline both
+functions need, and the least-privilege data grants live here as AWS::IAM::Policy resources, one per role,
+with ARNs taken from the tables declared in the same stack. Consequence: a bare `chalice deploy` (no
+merged template) yields functions with no data access -- on purpose: the deploy path is package + merge.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from infra.tables import EVENTS, IDEMPOTENCY, PERSONAL_DATA, REPORT_VIEWS, TABLES, TableSpec, physical_name
+
+# Logical ids Chalice 1.34 generates for app "lapor" (read from `chalice package` sam.json; the packaging
+# test fails if Chalice ever names them differently, because the merge would then add orphan fragments).
+API_FUNCTION = "APIHandler"
+API_ROLE = "ApiHandlerRole"
+PROJECTOR_FUNCTION = "ProjectEvents"  # @app.lambda_function(name="project_events")
+PROJECTOR_ROLE = "ProjectEventsRole"
+CHALICE_RESOURCES = (API_FUNCTION, API_ROLE, PROJECTOR_FUNCTION, PROJECTOR_ROLE)
+
+# Resources this template adds.
+FAILURE_QUEUE = "ProjectorFailureQueue"
+STREAM_MAPPING = "ProjectEventsStreamMapping"
+API_POLICY = "ApiDataAccessPolicy"
+PROJECTOR_POLICY = "ProjectorDataAccessPolicy"
+
+# Stream mapping settings (stack.md §7 items 2-3).
+BATCH_SIZE = 100
+MAXIMUM_RETRY_ATTEMPTS = 10
+# The on-failure message carries only the shard id and the sequence-number range, not the records. A stream
+# keeps records for 24 h, so giving up after 6 h leaves >= 18 h to read the failed range back from the stream
+# (and the events table, the source of truth, can always rebuild a view anyway).
+MAXIMUM_RECORD_AGE_SECONDS = 6 * 3600
+FAILURE_RETENTION_SECONDS = 14 * 24 * 3600  # SQS maximum
+
+# Parameters (not secrets: a URL and an issuer name).
+JWKS_URL_PARAMETER = "StaffJwksUrl"
+JWT_ISSUER_PARAMETER = "StaffJwtIssuer"
+
+# Actions per table. Events are immutable: never UpdateItem, DeleteItem or BatchWriteItem on them.
+# (TransactWriteItems has no IAM action of its own; each item in it needs PutItem/ConditionCheckItem.)
+API_EVENTS_ACTIONS = ("dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query")
+API_READ_WRITE_ACTIONS = ("dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+                          "dynamodb:PutItem", "dynamodb:UpdateItem")
+API_VIEW_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query")
+PROJECTOR_VIEW_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem")
+STREAM_ACTIONS = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
+
+
+def secret_reference(secret_id: str) -> str:
+    """A Secrets Manager dynamic reference: CloudFormation resolves it at deploy, the template holds no value."""
+    return "{{resolve:secretsmanager:%s:SecretString}}" % secret_id
+
+
+def secret_ids(stage: str) -> dict[str, str]:
+    """Secrets Manager secret names, by the environment variable they feed. Create them before deploying."""
+    return {"LAPOR_TOKEN_SECRET": f"lapor/{stage}/token-secret",
+            "LAPOR_JWT_SECRET": f"lapor/{stage}/jwt-secret"}
+
+
+def table_resource(spec: TableSpec, table_prefix: str) -> dict[str, Any]:
+    kwargs = spec.create_table_kwargs(physical_name(table_prefix, spec.logical_name))
+    properties: dict[str, Any] = {
+        "TableName": kwargs["TableName"],
+        "BillingMode": kwargs["BillingMode"],
+        "AttributeDefinitions": kwargs["AttributeDefinitions"],
+        "KeySchema": kwargs["KeySchema"],
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+    }
+    if "GlobalSecondaryIndexes" in kwargs:
+        properties["GlobalSecondaryIndexes"] = kwargs["GlobalSecondaryIndexes"]
+    if spec.stream:
+        # CloudFormation's StreamSpecification has no StreamEnabled: the view type alone turns the stream on.
+        properties["StreamSpecification"] = {"StreamViewType": spec.stream}
+    if spec.ttl_attribute:
+        properties["TimeToLiveSpecification"] = {"AttributeName": spec.ttl_attribute, "Enabled": True}
+    resource: dict[str, Any] = {"Type": "AWS::DynamoDB::Table", "Properties": properties}
+    if spec.logical_name == EVENTS:
+        # The event log is the only source of truth: neither a console click nor a stack delete or a
+        # replacing update may remove it.
+        properties["DeletionProtectionEnabled"] = True
+        resource["DeletionPolicy"] = "Retain"
+        resource["UpdateReplacePolicy"] = "Retain"
+    return resource
+
+
+def _arn(logical: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [TABLES[logical].cfn_resource, "Arn"]}
+
+
+def _index_arns(logical: str) -> dict[str, Any]:
+    return {"Fn::Sub": "${%s.Arn}/index/*" % TABLES[logical].cfn_resource}
+
+
+def _statement(sid: str, actions: tuple[str, ...], resources: list[Any] | Any) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": resources}
+
+
+def api_policy_document() -> dict[str, Any]:
+    statements = [
+        _statement("EventsAppendAndRead", API_EVENTS_ACTIONS, _arn(EVENTS)),
+        _statement("EventsQueryByDay", ("dynamodb:Query",), _index_arns(EVENTS)),
+        _statement("IdempotencyReadWrite", API_READ_WRITE_ACTIONS, _arn(IDEMPOTENCY)),
+        _statement("PersonalDataReadWrite", API_READ_WRITE_ACTIONS, _arn(PERSONAL_DATA)),
+        _statement("ReportViewsRead", API_VIEW_ACTIONS, _arn(REPORT_VIEWS)),
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def projector_policy_document() -> dict[str, Any]:
+    events = TABLES[EVENTS].cfn_resource
+    statements = [
+        _statement("EventsStreamRead", STREAM_ACTIONS, {"Fn::GetAtt": [events, "StreamArn"]}),
+        # ListStreams takes no resource-level restriction.
+        _statement("EventsStreamList", ("dynamodb:ListStreams",), "*"),
+        _statement("ReportViewsWrite", PROJECTOR_VIEW_ACTIONS, _arn(REPORT_VIEWS)),
+        _statement("FailureQueueSend", ("sqs:SendMessage",), {"Fn::GetAtt": [FAILURE_QUEUE, "Arn"]}),
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def environment(stage: str, table_prefix: str, staff_auth: str) -> dict[str, Any]:
+    """Variables for both functions (settings validates all of them at first use, projector included)."""
+    secrets = secret_ids(stage)
+    variables: dict[str, Any] = {
+        "LAPOR_STAGE": stage,
+        "LAPOR_TABLE_PREFIX": table_prefix,
+        "LAPOR_TOKEN_SECRET": secret_reference(secrets["LAPOR_TOKEN_SECRET"]),
+        "LAPOR_JWT_ISSUER": {"Ref": JWT_ISSUER_PARAMETER},
+    }
+    if staff_auth == "jwks":
+        variables["LAPOR_JWKS_URL"] = {"Ref": JWKS_URL_PARAMETER}
+    else:
+        variables["LAPOR_JWT_SECRET"] = secret_reference(secrets["LAPOR_JWT_SECRET"])
+    return {"Variables": variables}
+
+
+def merge_template(stage: str, table_prefix: str, *, staff_auth: str = "jwks") -> dict[str, Any]:
+    """The document for `chalice package --merge-template`.
+
+    staff_auth: "jwks" (RS256 tokens from Cognito or another IdP; the JWKS URL is a stack parameter) or
+    "hs256" (a shared key from Secrets Manager, for a stage without an IdP).
+    """
+    if staff_auth not in ("jwks", "hs256"):
+        raise ValueError(f"staff_auth must be 'jwks' or 'hs256', not {staff_auth!r}")
+    events = TABLES[EVENTS].cfn_resource
+
+    parameters: dict[str, Any] = {
+        JWT_ISSUER_PARAMETER: {"Type": "String", "MinLength": 1,
+                               "Description": "The 'iss' claim staff tokens must carry."},
+    }
+    if staff_auth == "jwks":
+        parameters[JWKS_URL_PARAMETER] = {
+            "Type": "String", "AllowedPattern": "^https://.+",
+            "Description": "JWKS URL of the identity provider that signs staff tokens (RS256)."}
+
+    resources: dict[str, Any] = {spec.cfn_resource: table_resource(spec, table_prefix) for spec in TABLES.values()}
+    env = environment(stage, table_prefix, staff_auth)
+    resources[API_FUNCTION] = {"Properties": {"Environment": env}}
+    resources[PROJECTOR_FUNCTION] = {"Properties": {"Environment": env}}
+
+    resources[FAILURE_QUEUE] = {
+        "Type": "AWS::SQS::Queue",
+        "Properties": {"QueueName": f"{table_prefix}-projector-failures",
+                       "MessageRetentionPeriod": FAILURE_RETENTION_SECONDS,
+                       "SqsManagedSseEnabled": True},
+    }
+    resources[API_POLICY] = {
+        "Type": "AWS::IAM::Policy",
+        "Properties": {"PolicyName": "lapor-api-data-access", "Roles": [{"Ref": API_ROLE}],
+                       "PolicyDocument": api_policy_document()},
+    }
+    resources[PROJECTOR_POLICY] = {
+        "Type": "AWS::IAM::Policy",
+        "Properties": {"PolicyName": "lapor-projector-data-access", "Roles": [{"Ref": PROJECTOR_ROLE}],
+                       "PolicyDocument": projector_policy_document()},
+    }
+    resources[STREAM_MAPPING] = {
+        "Type": "AWS::Lambda::EventSourceMapping",
+        # Lambda checks at creation that the role can read the stream and send to the destination, and the
+        # policy is a separate resource: without this the mapping may be created before the grant exists.
+        "DependsOn": [PROJECTOR_POLICY],
+        "Properties": {
+            "EventSourceArn": {"Fn::GetAtt": [events, "StreamArn"]},
+            "FunctionName": {"Ref": PROJECTOR_FUNCTION},
+            "StartingPosition": "TRIM_HORIZON",  # a projection must see every event, not only new ones
+            "BatchSize": BATCH_SIZE,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "BisectBatchOnFunctionError": True,
+            "MaximumRetryAttempts": MAXIMUM_RETRY_ATTEMPTS,
+            "MaximumRecordAgeInSeconds": MAXIMUM_RECORD_AGE_SECONDS,
+            "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [FAILURE_QUEUE, "Arn"]}}},
+        },
+    }
+    outputs = {
+        "EventsTableName": {"Value": {"Ref": events}},
+        "EventsStreamArn": {"Value": {"Fn::GetAtt": [events, "StreamArn"]}},
+        "ProjectorFailureQueueUrl": {"Value": {"Ref": FAILURE_QUEUE}},
+    }
+    return {"Parameters": parameters, "Resources": resources, "Outputs": outputs}
+
+
+def write_merge_template(path: str | Path, stage: str, prefix: str, *, staff_auth: str = "jwks") -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(merge_template(stage, prefix, staff_auth=staff_auth), indent=2, sort_keys=True)
+                    + "\n", encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.template",
+        description="Write the CloudFormation merged by `chalice package --merge-template OUT.json`.")
+    parser.add_argument("out", help="where to write the JSON document")
+    parser.add_argument("--stage", default="dev", help="Chalice stage (default: dev)")
+    parser.add_argument("--prefix", default=None, help="table name prefix (default: lapor-STAGE)")
+    parser.add_argument("--staff-auth", choices=("jwks", "hs256"), default="jwks",
+                        help="how staff tokens are verified (default: jwks)")
+    args = parser.parse_args(argv)
+    write_merge_template(args.out, args.stage, args.prefix or f"lapor-{args.stage}", staff_auth=args.staff_auth)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
