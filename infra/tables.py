@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-EVENTS, IDEMPOTENCY, PERSONAL_DATA, REPORT_VIEWS = "events", "idempotency", "personal_data", "report_views"
+EVENTS, IDEMPOTENCY, PERSONAL_DATA, REPORT_VIEWS, STATS = (
+    "events", "idempotency", "personal_data", "report_views", "stats")
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,31 @@ class TableSpec:
         return kwargs
 
 
-def _gsi(name: str, hash_key: str, range_key: str) -> dict[str, Any]:
+def _gsi(name: str, hash_key: str, range_key: str, include: tuple[str, ...] | None = None) -> dict[str, Any]:
+    projection: dict[str, Any] = {"ProjectionType": "ALL"}
+    if include:
+        projection = {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(include)}
     return {"IndexName": name,
             "KeySchema": [{"AttributeName": hash_key, "KeyType": "HASH"},
                           {"AttributeName": range_key, "KeyType": "RANGE"}],
-            "Projection": {"ProjectionType": "ALL"}}
+            "Projection": projection}
+
+
+# Work queues and the public list are sparse indexes over the report view: a report is in an index only
+# while it carries that index's key, and the keys are written in the same guarded put as the view.
+# Queue index -> (hash attribute); all sort by the nearest open deadline (`q_due`).
+QUEUE_INDEXES = {
+    "queue-national": "q_nat", "queue-national-bucket": "q_nat_b",
+    "queue-institution": "q_inst", "queue-institution-bucket": "q_inst_b",
+    "queue-unit": "q_unit", "queue-unit-bucket": "q_unit_b",
+    "queue-ombudsman": "q_omb",
+}
+# Public list index -> hash attribute; all sort newest first by `p_at`.
+PUBLIC_INDEXES = {
+    "public-all": "p_all", "public-province": "p_prov", "public-region": "p_region",
+    "public-institution": "p_inst", "public-category": "p_cat",
+}
+SUMMARY_ATTRIBUTES = ("summary",)
 
 
 TABLES: dict[str, TableSpec] = {
@@ -56,7 +77,14 @@ TABLES: dict[str, TableSpec] = {
     IDEMPOTENCY: TableSpec(IDEMPOTENCY, "IdempotencyTable", keys=(("key", "S", "HASH"),),
                            ttl_attribute="expires_at"),
     PERSONAL_DATA: TableSpec(PERSONAL_DATA, "PersonalDataTable", keys=(("reporter_ref", "S", "HASH"),)),
-    REPORT_VIEWS: TableSpec(REPORT_VIEWS, "ReportViewsTable", keys=(("report_id", "S", "HASH"),)),
+    REPORT_VIEWS: TableSpec(
+        REPORT_VIEWS, "ReportViewsTable", keys=(("report_id", "S", "HASH"),),
+        indexes=tuple(_gsi(name, attr, "q_due", SUMMARY_ATTRIBUTES) for name, attr in QUEUE_INDEXES.items())
+        + tuple(_gsi(name, attr, "p_at", SUMMARY_ATTRIBUTES) for name, attr in PUBLIC_INDEXES.items()),
+        index_attributes=tuple((attr, "S") for attr in (*QUEUE_INDEXES.values(), *PUBLIC_INDEXES.values()))
+        + (("q_due", "S"), ("p_at", "S"))),
+    # Statistics counters per (scope, period), and per report the guard and what it currently contributes.
+    STATS: TableSpec(STATS, "StatsTable", keys=(("key", "S", "HASH"),)),
 }
 
 

@@ -7,21 +7,32 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import dataclass
 from typing import Any
 
+import boto3
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError
 from pynamodb.models import Model
 
 from chalicelib.store.models import bind
+from infra.tables import PUBLIC_INDEXES, QUEUE_INDEXES
 from events import report as e
 from events.base import StoredEvent
 from events.report import REPORT_EVENTS
 
+# The four handling buckets of DOMAIN §8 (statistics and queue filters); archived reports have none.
+HANDLING_BUCKETS = {"submitted": "belum_diverifikasi", "on_hold": "belum_diverifikasi",
+                    "disposed": "belum_ditindaklanjuti", "assigned": "belum_ditindaklanjuti",
+                    "returned": "belum_ditindaklanjuti", "in_progress": "dalam_proses", "answered": "dalam_proses",
+                    "closed": "selesai"}
+NO_DUE = "9999-12-31T23:59:59.999Z"  # sorts after every real deadline
+# Public status buckets (DOMAIN §6).
 BUCKETS = {"submitted": "belum", "on_hold": "belum", "disposed": "belum", "assigned": "belum",
            "returned": "belum", "in_progress": "proses", "answered": "proses", "closed": "selesai",
            "archived": "arsip"}
 _REPORT_EVENT_TYPES = {cls.event_type for cls in REPORT_EVENTS}
+INDEX_HASH_KEYS = QUEUE_INDEXES | PUBLIC_INDEXES
 
 
 class OutOfOrder(Exception):
@@ -74,7 +85,7 @@ def apply(view: dict[str, Any] | None, stored: StoredEvent) -> dict[str, Any]:
     elif isinstance(ev, e.ReportRedisposed):
         view.update(status="disposed", institution_id=ev.institution_id)
     elif isinstance(ev, e.FollowUpPosted):
-        view["status"] = "in_progress"
+        view.update(status="in_progress", reopened=False)
         view.setdefault("first_response_at", at)
         view["follow_ups"].append({"at": at, "by": _by(stored), "message": ev.message, "final": False})
     elif isinstance(ev, e.ReportAnswered):
@@ -87,7 +98,7 @@ def apply(view: dict[str, Any] | None, stored: StoredEvent) -> dict[str, Any]:
     elif isinstance(ev, e.ResolutionObjected):
         view["objections"].append({"at": at, "reason": ev.reason})
     elif isinstance(ev, e.ReportReopened):
-        view["status"] = "in_progress"
+        view.update(status="in_progress", reopened=True)
         view["deadlines"]["follow_up"] = ev.follow_up_due
         view["deadlines"].pop("reply", None)
     elif isinstance(ev, e.ReportClosed):
@@ -109,6 +120,60 @@ def apply(view: dict[str, Any] | None, stored: StoredEvent) -> dict[str, Any]:
     return view
 
 
+def next_due(view: dict[str, Any]) -> str | None:
+    """The deadline the report is waiting on now: what its queue position and "overdue" are about."""
+    deadlines, status = view["deadlines"], view["status"]
+    if status in ("submitted", "on_hold"):
+        return deadlines.get("verification")
+    if status in ("disposed", "assigned", "returned"):
+        pending = [deadlines.get("follow_up"), deadlines.get("resolution")]
+        if view.get("first_response_at"):
+            pending = [deadlines.get("resolution")]
+        return min((d for d in pending if d), default=None)
+    if status == "in_progress":
+        return min((d for d in (deadlines.get("follow_up") if view.get("reopened") else None,
+                                deadlines.get("resolution")) if d), default=None)
+    if status == "answered":
+        return deadlines.get("reply")
+    return None
+
+
+def summary(view: dict[str, Any]) -> dict[str, Any]:
+    """What a queue or list row shows: enough to pick a report, nothing about who reported it."""
+    return {key: view.get(key) for key in (
+        "report_id", "title", "status", "bucket", "report_type", "category_id", "region_code", "institution_id",
+        "unit_id", "channel", "submitted_at", "anonymous", "confidential", "escalated_to_ombudsman")} | {
+        "handling_bucket": HANDLING_BUCKETS.get(view["status"]), "next_due": next_due(view)}
+
+
+def index_keys(view: dict[str, Any]) -> dict[str, str | None]:
+    """The sparse-index keys of this view (infra.tables QUEUE_INDEXES / PUBLIC_INDEXES); None = not listed."""
+    status, report_id = view["status"], view["report_id"]
+    bucket = HANDLING_BUCKETS.get(status)
+    keys: dict[str, str | None] = {name: None for name in (
+        "q_nat", "q_nat_b", "q_inst", "q_inst_b", "q_unit", "q_unit_b", "q_omb",
+        "p_all", "p_prov", "p_region", "p_inst", "p_cat")}
+    keys["q_due"] = f"{next_due(view) or NO_DUE}#{report_id}"
+    keys["p_at"] = f"{view['submitted_at']}#{report_id}"
+    if bucket is None:  # archived: in no queue and not public
+        return keys
+    national = status == "returned" or (status in ("submitted", "on_hold") and not view["addressed_institution_id"])
+    if national:
+        keys.update(q_nat="national", q_nat_b=f"national#{bucket}")
+    institution = view["institution_id"] or view["addressed_institution_id"]
+    if institution:
+        keys.update(q_inst=institution, q_inst_b=f"{institution}#{bucket}")
+    if view["unit_id"]:
+        unit = f"{view['institution_id']}/{view['unit_id']}"
+        keys.update(q_unit=unit, q_unit_b=f"{unit}#{bucket}")
+    if view["escalated_to_ombudsman"]:
+        keys["q_omb"] = "ombudsman"
+    if status not in ("submitted", "on_hold") and not view["confidential"]:
+        keys.update(p_all="public", p_prov=view["region_code"].split(".")[0], p_region=view["region_code"],
+                    p_inst=view["institution_id"], p_cat=view["category_id"])
+    return keys
+
+
 class ReportViewItem(Model):
     class Meta:
         table_name = "unbound-report-views"
@@ -116,6 +181,27 @@ class ReportViewItem(Model):
     report_id = UnicodeAttribute(hash_key=True)
     last_version = NumberAttribute()
     view = UnicodeAttribute()  # JSON
+    summary = UnicodeAttribute()  # JSON, projected into every index
+    q_due = UnicodeAttribute()
+    p_at = UnicodeAttribute()
+    q_nat = UnicodeAttribute(null=True)
+    q_nat_b = UnicodeAttribute(null=True)
+    q_inst = UnicodeAttribute(null=True)
+    q_inst_b = UnicodeAttribute(null=True)
+    q_unit = UnicodeAttribute(null=True)
+    q_unit_b = UnicodeAttribute(null=True)
+    q_omb = UnicodeAttribute(null=True)
+    p_all = UnicodeAttribute(null=True)
+    p_prov = UnicodeAttribute(null=True)
+    p_region = UnicodeAttribute(null=True)
+    p_inst = UnicodeAttribute(null=True)
+    p_cat = UnicodeAttribute(null=True)
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict[str, Any]]
+    last_key: dict[str, Any] | None  # DynamoDB's LastEvaluatedKey, for the next page
 
 
 class ReportViews:
@@ -123,6 +209,8 @@ class ReportViews:
 
     def __init__(self, table_name: str, *, host: str | None, region: str) -> None:
         self._model = bind(ReportViewItem, table_name, host=host, region=region)
+        self._table_name, self._host, self._region = table_name, host, region
+        self._boto_client: Any = None
 
     def get(self, report_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
         try:
@@ -143,7 +231,8 @@ class ReportViews:
         if stored.version != last + 1:
             raise OutOfOrder(f"{stored.stream_id}: got v{stored.version} while at v{last}")
         view = apply(current, stored)
-        item = self._model(stored.stream_id, last_version=stored.version, view=json.dumps(view))
+        item = self._model(stored.stream_id, last_version=stored.version, view=json.dumps(view),
+                           summary=json.dumps(summary(view)), **index_keys(view))
         condition = (self._model.report_id.does_not_exist() if last == 0
                      else self._model.last_version == last)
         try:
@@ -157,3 +246,27 @@ class ReportViews:
                 raise
             return False
         return True
+
+    def page(self, index: str, hash_value: str, *, limit: int, newest_first: bool = False,
+             before: str | None = None, start_key: dict[str, Any] | None = None) -> Page:
+        """One page of one sparse index: one Query, whatever the size of the system."""
+        hash_attribute = INDEX_HASH_KEYS[index]
+        range_attribute = "p_at" if index in PUBLIC_INDEXES else "q_due"
+        condition, values = "#h = :h", {":h": {"S": hash_value}}
+        if before is not None:
+            condition += " AND #r < :r"
+            values[":r"] = {"S": before}
+        request: dict[str, Any] = {
+            "TableName": self._table_name, "IndexName": index, "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": {"#h": hash_attribute} | ({"#r": range_attribute} if before else {}),
+            "ExpressionAttributeValues": values, "Limit": limit, "ScanIndexForward": not newest_first}
+        if start_key:
+            request["ExclusiveStartKey"] = start_key
+        response = self._client().query(**request)
+        rows = [json.loads(item["summary"]["S"]) for item in response.get("Items", [])]
+        return Page(rows=rows, last_key=response.get("LastEvaluatedKey"))
+
+    def _client(self) -> Any:
+        if self._boto_client is None:
+            self._boto_client = boto3.client("dynamodb", endpoint_url=self._host, region_name=self._region)
+        return self._boto_client

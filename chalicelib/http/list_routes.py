@@ -1,0 +1,95 @@
+"""Lists: each staff member's work queue and the public list. One index Query per page."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.clock import iso
+from chalicelib.errors import Forbidden, UnknownReference, ValidationFailed
+from chalicelib.http.cursor import decode_cursor, encode_cursor
+from chalicelib.http.endpoint import Call, endpoint
+from projections.report_view import HANDLING_BUCKETS
+
+QUEUE_BUCKETS = tuple(sorted(set(HANDLING_BUCKETS.values())))
+MAX_PAGE = 100
+
+
+def _limit(call: Call) -> int:
+    raw = call.query.get("limit", "25")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise ValidationFailed(f"limit must be 1..{MAX_PAGE}", f"limit harus 1..{MAX_PAGE}", field="limit")
+    return int(raw)
+
+
+def _queue_of(call: Call) -> tuple[str, str]:
+    """(index prefix, key) of the caller's own queue: scope comes from the token, never from the request."""
+    p = call.principal
+    if p.role == "admin_nasional":
+        return "queue-national", "national"
+    if p.role == "admin_instansi":
+        return "queue-institution", p.institution_id
+    if p.role == "admin_penghubung":
+        return "queue-unit", f"{p.institution_id}/{p.unit_id}"
+    if p.role == "ombudsman":
+        return "queue-ombudsman", "ombudsman"
+    raise Forbidden("work queues are for admins, liaisons and the Ombudsman",
+                    "antrean kerja hanya untuk admin, penghubung dan Ombudsman")
+
+
+def _page(call: Call, index: str, key: str, *, newest_first: bool, before: str | None) -> dict[str, Any]:
+    scope, secret = f"{index}|{key}|{before is not None}", call.services.settings.token_secret
+    page = call.services.views.page(index, key, limit=_limit(call), newest_first=newest_first, before=before,
+                                    start_key=decode_cursor(call.query.get("cursor"), scope, secret))
+    return {"reports": page.rows, "next_cursor": encode_cursor(page.last_key, scope, secret)}
+
+
+@endpoint("GET", "/queue", "listQueue",
+          "The caller's work queue, nearest deadline first; ?bucket=, ?overdue=true, ?limit=, ?cursor=",
+          audience="admin_nasional, admin_instansi, admin_penghubung, ombudsman",
+          query=("bucket", "overdue", "limit", "cursor"))
+def list_queue(call: Call) -> dict[str, Any]:
+    index, key = _queue_of(call)
+    bucket = call.query.get("bucket")
+    if bucket is not None:
+        if bucket not in QUEUE_BUCKETS or index == "queue-ombudsman":
+            raise ValidationFailed(f"bucket must be one of {list(QUEUE_BUCKETS)}", "bucket tidak sah", field="bucket")
+        index, key = index + "-bucket", f"{key}#{bucket}"
+    overdue = call.query.get("overdue", "false")
+    if overdue not in ("true", "false"):
+        raise ValidationFailed("overdue must be true or false", "overdue harus true atau false", field="overdue")
+    now = iso(call.now)
+    result = _page(call, index, key, newest_first=False, before=now if overdue == "true" else None)
+    for row in result["reports"]:
+        row["overdue"] = bool(row["next_due"]) and row["next_due"] < now
+    return result
+
+
+_PUBLIC_FIELDS = ("report_id", "title", "status", "bucket", "report_type", "category_id", "region_code",
+                  "institution_id", "submitted_at")
+
+
+@endpoint("GET", "/public/reports", "listPublicReports",
+          "Verified, non-confidential reports, newest first; filter by one of ?region= ?institution= ?category=",
+          query=("region", "institution", "category", "limit", "cursor"))
+def list_public_reports(call: Call) -> dict[str, Any]:
+    reference = call.services.reference
+    filters = {name: call.query[name] for name in ("region", "institution", "category") if call.query.get(name)}
+    if len(filters) > 1:
+        raise ValidationFailed("filter by one of region, institution or category at a time",
+                               "saring dengan salah satu: region, institution atau category")
+    index, key = "public-all", "public"
+    if "region" in filters:
+        region = reference.region(filters["region"])
+        if region is None:
+            raise UnknownReference("region", filters["region"])
+        index, key = ("public-province" if region.level == "province" else "public-region"), region.code
+    elif "institution" in filters:
+        if reference.institution(filters["institution"]) is None:
+            raise UnknownReference("institution", filters["institution"])
+        index, key = "public-institution", filters["institution"]
+    elif "category" in filters:
+        if reference.category(filters["category"]) is None:
+            raise UnknownReference("category", filters["category"])
+        index, key = "public-category", filters["category"]
+    result = _page(call, index, key, newest_first=True, before=None)
+    result["reports"] = [{k: row.get(k) for k in _PUBLIC_FIELDS} for row in result["reports"]]
+    return result

@@ -1,0 +1,245 @@
+"""infra.template.merge_template(): tables, the projector's stream mapping, environment and IAM."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from infra import template as t
+from infra.tables import EVENTS, IDEMPOTENCY, PERSONAL_DATA, REPORT_VIEWS, TABLES, physical_name
+
+STAGE, PREFIX = "dev", "lapor-dev"
+
+
+@pytest.fixture(scope="module")
+def doc() -> dict:
+    return t.merge_template(STAGE, PREFIX)
+
+
+@pytest.fixture(scope="module")
+def resources(doc) -> dict:
+    return doc["Resources"]
+
+
+def _actions(statement: dict) -> set[str]:
+    action = statement["Action"]
+    return {action} if isinstance(action, str) else set(action)
+
+
+def _targets(statement: dict, table_logical: str) -> bool:
+    """Whether a statement's Resource names the table (or one of its indexes) through an intrinsic."""
+    cfn = TABLES[table_logical].cfn_resource
+    resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+    text = json.dumps(resources)
+    return resources == ["*"] or re.search(r'"%s"|\$\{%s\.' % (cfn, cfn), text) is not None
+
+
+def _statements(resources: dict, policy: str) -> list[dict]:
+    return resources[policy]["Properties"]["PolicyDocument"]["Statement"]
+
+
+# --- tables -----------------------------------------------------------------------------------------------
+
+
+def test_every_table_is_declared_from_its_spec(resources):
+    tables = {name: r for name, r in resources.items() if r.get("Type") == "AWS::DynamoDB::Table"}
+    assert set(tables) == {spec.cfn_resource for spec in TABLES.values()}
+    for logical, spec in TABLES.items():
+        props = tables[spec.cfn_resource]["Properties"]
+        expected = spec.create_table_kwargs(physical_name(PREFIX, logical))
+        assert props["TableName"] == f"{PREFIX}-{logical}"
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["KeySchema"] == expected["KeySchema"]
+        assert props["AttributeDefinitions"] == expected["AttributeDefinitions"]
+        assert props.get("GlobalSecondaryIndexes") == expected.get("GlobalSecondaryIndexes")
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        if spec.stream:
+            assert props["StreamSpecification"] == {"StreamViewType": spec.stream}
+        else:
+            assert "StreamSpecification" not in props
+        if spec.ttl_attribute:
+            assert props["TimeToLiveSpecification"] == {"AttributeName": spec.ttl_attribute, "Enabled": True}
+        else:
+            assert "TimeToLiveSpecification" not in props
+
+
+def test_every_attribute_definition_is_a_key(resources):
+    # CloudFormation rejects attribute definitions that no key schema uses.
+    for spec in TABLES.values():
+        props = resources[spec.cfn_resource]["Properties"]
+        used = {k["AttributeName"] for k in props["KeySchema"]}
+        for index in props.get("GlobalSecondaryIndexes", []):
+            used |= {k["AttributeName"] for k in index["KeySchema"]}
+        assert {a["AttributeName"] for a in props["AttributeDefinitions"]} == used
+
+
+def test_the_event_log_cannot_be_deleted(resources):
+    events = resources[TABLES[EVENTS].cfn_resource]
+    assert events["Properties"]["DeletionProtectionEnabled"] is True
+    assert events["DeletionPolicy"] == "Retain" and events["UpdateReplacePolicy"] == "Retain"
+    assert events["Properties"]["StreamSpecification"]["StreamViewType"] == "NEW_IMAGE"
+
+
+def test_idempotency_records_expire(resources):
+    props = resources[TABLES[IDEMPOTENCY].cfn_resource]["Properties"]
+    assert props["TimeToLiveSpecification"]["AttributeName"] == TABLES[IDEMPOTENCY].ttl_attribute
+
+
+def test_table_names_follow_the_prefix():
+    props = t.merge_template("prod", "lapor-prod")["Resources"][TABLES[REPORT_VIEWS].cfn_resource]["Properties"]
+    assert props["TableName"] == "lapor-prod-report_views"
+
+
+# --- stream mapping ---------------------------------------------------------------------------------------
+
+
+def test_stream_mapping_reads_every_event_with_bounded_retries(resources):
+    mapping = resources[t.STREAM_MAPPING]
+    assert mapping["Type"] == "AWS::Lambda::EventSourceMapping"
+    props = mapping["Properties"]
+    assert props["EventSourceArn"] == {"Fn::GetAtt": [TABLES[EVENTS].cfn_resource, "StreamArn"]}
+    assert props["FunctionName"] == {"Ref": "ProjectEvents"}
+    assert props["StartingPosition"] == "TRIM_HORIZON"
+    assert props["BatchSize"] == 100
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["BisectBatchOnFunctionError"] is True
+    assert props["MaximumRetryAttempts"] == 10
+    # Lambda accepts -1 (forever) or 60..604800; a stream keeps records for 24 h.
+    assert 60 <= props["MaximumRecordAgeInSeconds"] < 24 * 3600
+
+
+def test_failed_batches_go_to_a_queue_the_projector_may_write(resources):
+    props = resources[t.STREAM_MAPPING]["Properties"]
+    destination = props["DestinationConfig"]["OnFailure"]["Destination"]
+    assert destination == {"Fn::GetAtt": [t.FAILURE_QUEUE, "Arn"]}
+    assert resources[t.FAILURE_QUEUE]["Type"] == "AWS::SQS::Queue"
+    sends = [s for s in _statements(resources, t.PROJECTOR_POLICY) if "sqs:SendMessage" in _actions(s)]
+    assert sends and all(s["Resource"] == destination for s in sends)
+    # The mapping must not be created before its role can read the stream and send to the queue.
+    assert t.PROJECTOR_POLICY in resources[t.STREAM_MAPPING]["DependsOn"]
+
+
+# --- environment and secrets ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("function", ["APIHandler", "ProjectEvents"])
+def test_functions_get_stage_prefix_and_secret_references(resources, function):
+    variables = resources[function]["Properties"]["Environment"]["Variables"]
+    assert variables["LAPOR_STAGE"] == STAGE
+    assert variables["LAPOR_TABLE_PREFIX"] == PREFIX
+    assert re.fullmatch(r"\{\{resolve:secretsmanager:[\w/+=.@-]+:SecretString\}\}", variables["LAPOR_TOKEN_SECRET"])
+    assert variables["LAPOR_JWKS_URL"] == {"Ref": t.JWKS_URL_PARAMETER}
+    assert "LAPOR_JWT_SECRET" not in variables
+    assert "DYNAMODB_ENDPOINT" not in variables
+
+
+def test_hs256_stage_takes_its_key_from_secrets_manager():
+    variables = t.merge_template(STAGE, PREFIX, staff_auth="hs256")["Resources"]["APIHandler"]["Properties"][
+        "Environment"]["Variables"]
+    assert variables["LAPOR_JWT_SECRET"].startswith("{{resolve:secretsmanager:")
+    assert "LAPOR_JWKS_URL" not in variables
+    with pytest.raises(ValueError):
+        t.merge_template(STAGE, PREFIX, staff_auth="none")
+
+
+@pytest.mark.parametrize("staff_auth", ["jwks", "hs256"])
+def test_no_secret_literal_in_the_template(staff_auth):
+    doc = t.merge_template(STAGE, PREFIX, staff_auth=staff_auth)
+    secret_names = re.compile(r"SECRET|PASSWORD|PRIVATE|CREDENTIAL|TOKEN", re.I)
+    found = 0
+
+    def walk(node, key=""):
+        nonlocal found
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, k)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, key)
+        elif isinstance(node, str) and secret_names.search(key):
+            found += 1
+            assert node.startswith("{{resolve:secretsmanager:") or node.startswith("{{resolve:ssm-secure:"), \
+                f"{key} is a literal"
+
+    walk(doc)
+    assert found  # the walk did see the secret-bearing variables
+    text = json.dumps(doc)
+    for literal in ("test-jwt-secret", "test-token-secret", "AKIA", "aws_secret_access_key"):
+        assert literal not in text
+    for name, parameter in doc["Parameters"].items():
+        assert "Default" not in parameter or not secret_names.search(name)
+
+
+# --- IAM ---------------------------------------------------------------------------------------------------
+
+
+def test_policies_attach_to_the_chalice_generated_roles(resources):
+    assert resources[t.API_POLICY]["Properties"]["Roles"] == [{"Ref": "ApiHandlerRole"}]
+    assert resources[t.PROJECTOR_POLICY]["Properties"]["Roles"] == [{"Ref": "ProjectEventsRole"}]
+    for policy in (t.API_POLICY, t.PROJECTOR_POLICY):
+        assert resources[policy]["Type"] == "AWS::IAM::Policy"
+        for statement in _statements(resources, policy):
+            assert statement["Effect"] == "Allow"
+            assert not any(a.endswith("*") for a in _actions(statement)), statement
+
+
+@pytest.mark.parametrize("policy", [t.API_POLICY, t.PROJECTOR_POLICY])
+def test_no_role_may_change_or_delete_an_event(resources, policy):
+    forbidden = {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:PartiQLUpdate",
+                 "dynamodb:PartiQLDelete", "dynamodb:DeleteTable", "dynamodb:UpdateTable", "dynamodb:*"}
+    for statement in _statements(resources, policy):
+        if _targets(statement, EVENTS):
+            assert not (_actions(statement) & forbidden), statement
+
+
+def test_api_grants(resources):
+    granted: dict[str, set[str]] = {}
+    for statement in _statements(resources, t.API_POLICY):
+        for logical in TABLES:
+            if _targets(statement, logical):
+                granted.setdefault(logical, set()).update(_actions(statement))
+    assert granted[EVENTS] == {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query",
+                               "dynamodb:ConditionCheckItem"}
+    for logical in (IDEMPOTENCY, PERSONAL_DATA):
+        assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+                "dynamodb:ConditionCheckItem"} <= granted[logical]
+    assert granted[REPORT_VIEWS] == {"dynamodb:GetItem", "dynamodb:Query"}
+    assert not any(a.startswith("dynamodb:") and "Stream" in a or a.startswith("sqs:")
+                   for actions in granted.values() for a in actions)
+
+
+def test_projector_grants(resources):
+    statements = _statements(resources, t.PROJECTOR_POLICY)
+    stream = [s for s in statements if s["Resource"] == {"Fn::GetAtt": [TABLES[EVENTS].cfn_resource, "StreamArn"]}]
+    assert set().union(*map(_actions, stream)) == {"dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                                                   "dynamodb:DescribeStream"}
+    assert any(_actions(s) == {"dynamodb:ListStreams"} for s in statements)
+    views = [s for s in statements if s["Resource"] == {"Fn::GetAtt": [TABLES[REPORT_VIEWS].cfn_resource, "Arn"]}]
+    assert {"dynamodb:PutItem", "dynamodb:GetItem"} <= set().union(*map(_actions, views))
+    # The projector touches no other table (it reads events from the stream only).
+    for statement in statements:
+        for logical in (EVENTS, IDEMPOTENCY, PERSONAL_DATA):
+            if statement["Resource"] != "*":
+                assert not re.search(r'"%s", "Arn"' % TABLES[logical].cfn_resource, json.dumps(statement))
+
+
+def test_logs_baseline_policy_file_exists_and_grants_no_data_access():
+    root = Path(__file__).resolve().parents[2]
+    config = json.loads((root / ".chalice" / "config.json").read_text())
+    assert config["autogen_policy"] is False
+    policy = json.loads((root / ".chalice" / config["iam_policy_file"]).read_text())
+    actions = {a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert actions and all(a.startswith("logs:") for a in actions)
+
+
+# --- writer and CLI ----------------------------------------------------------------------------------------
+
+
+def test_cli_writes_the_document(tmp_path):
+    out = tmp_path / "nested" / "merge.json"
+    assert t.main([str(out), "--stage", "prod"]) == 0
+    assert json.loads(out.read_text()) == t.merge_template("prod", "lapor-prod")
+    t.write_merge_template(out, "dev", "x-dev")
+    assert json.loads(out.read_text())["Resources"]["EventsTable"]["Properties"]["TableName"] == "x-dev-events"
