@@ -8,6 +8,7 @@ from chalice import Chalice
 from chalicelib.http.endpoint import api
 import chalicelib.http.list_routes  # noqa: F401  (each module registers its routes on the blueprint)
 import chalicelib.http.routes  # noqa: F401
+import chalicelib.http.stats_routes  # noqa: F401
 from chalicelib.lambdas import project_stream_batch
 
 # configure_logs=False: Chalice's own handler would print every Powertools log line twice.

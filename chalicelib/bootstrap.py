@@ -14,6 +14,7 @@ from chalicelib.store.base import EventStore
 from chalicelib.store.dynamodb import DynamoDBEventStore
 from chalicelib.working_days import WorkingDayCalendar, default_calendar
 from projections.report_view import ReportViews
+from projections.statistics import Statistics
 
 
 @dataclass
@@ -21,6 +22,7 @@ class Services:
     settings: Settings
     store: EventStore
     views: ReportViews
+    stats: Statistics
     reference: ReferenceData
     calendar: WorkingDayCalendar
     verifier: TokenVerifier
@@ -38,6 +40,8 @@ def build_services(settings: Settings, *, store: EventStore | None = None,
     return Services(
         settings=settings, store=store,
         views=ReportViews(settings.table_names["report_views"], host=host, region=region),
+        stats=Statistics(settings.table_names["stats"], host=host, region=region, reference=reference,
+                         calendar=calendar),
         reference=reference, calendar=calendar, verifier=verifier,
         commands=CommandHandler(store, calendar, reference, token_secret=settings.token_secret),
         clock=clock)

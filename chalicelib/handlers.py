@@ -15,6 +15,8 @@ from typing import Any, Callable
 from chalicelib.auth import Principal, hash_token, new_salt, reporter_token
 from chalicelib.clock import iso
 from chalicelib.domain import commands as c
+from chalicelib.domain.institution import RecordInstitutionIndicators, decide_indicators
+from chalicelib.domain.institution import stream_id as institution_stream
 from chalicelib.domain.report import Context, ReportState, decide, evolve, replay
 from chalicelib.errors import ConcurrencyConflict, IdempotencyKeyReused, LaporError, ReportNotFound
 from chalicelib.reference import ReferenceData
@@ -132,23 +134,45 @@ class CommandHandler:
             if not history:
                 raise ReportNotFound(report_id)
             new_events = decide(state, command, self._context(request))
-        except LaporError:
-            # A retry of a command that already succeeded is refused by the new state; answer it as before.
-            earlier = self._earlier_result(command.principal, request)
-            if earlier is not None:
-                return earlier
-            raise
-        stored = chain_events(report_id, history[-1], new_events, actor=command.principal.actor(),
-                              channel=channel, now=request.now, correlation_id=request.correlation_id,
-                              causation_id=request.idempotency_key)
+        except LaporError as refused:
+            return self._earlier_or_raise(command.principal, request, refused)
+        stored = self._chain(report_id, history, new_events, command.principal, request, channel)
         for event in stored:
             state = evolve(state, event)
-        response = _summary(state, stored)
+        return self._commit(report_id, history, stored, command.principal, request, _summary(state, stored))
+
+    def record_indicators(self, command: RecordInstitutionIndicators, request: Request) -> dict[str, Any]:
+        stream = institution_stream(command.institution_id)
+        history = self._store.load(stream)
         try:
-            self._store.append(Append(report_id, len(history), stored,
-                                      idempotency=self._record(command.principal, request, report_id, response)))
+            new_events = decide_indicators(command, self._reference)
+        except LaporError as refused:
+            return self._earlier_or_raise(command.principal, request, refused)
+        stored = self._chain(stream, history, new_events, command.principal, request, "web")
+        response = {"institution_id": command.institution_id, "year": command.year, "version": stored[-1].version,
+                    "events": [event.type for event in stored]}
+        return self._commit(stream, history, stored, command.principal, request, response)
+
+    def _earlier_or_raise(self, principal: Principal, request: Request, refused: LaporError) -> dict[str, Any]:
+        """A retry of a command that already succeeded is refused by the new state; answer it as before."""
+        earlier = self._earlier_result(principal, request)
+        if earlier is None:
+            raise refused
+        return earlier
+
+    def _chain(self, stream_id: str, history: list[StoredEvent], new_events: list, principal: Principal,
+               request: Request, channel: str) -> list[StoredEvent]:
+        return chain_events(stream_id, history[-1] if history else None, new_events, actor=principal.actor(),
+                            channel=channel, now=request.now, correlation_id=request.correlation_id,
+                            causation_id=request.idempotency_key)
+
+    def _commit(self, stream_id: str, history: list[StoredEvent], stored: list[StoredEvent], principal: Principal,
+                request: Request, response: dict[str, Any]) -> dict[str, Any]:
+        try:
+            self._store.append(Append(stream_id, len(history), stored,
+                                      idempotency=self._record(principal, request, stream_id, response)))
         except (IdempotencyKeyTaken, ConcurrencyConflict):
-            earlier = self._earlier_result(command.principal, request)
+            earlier = self._earlier_result(principal, request)
             if earlier is not None:
                 return earlier
             raise

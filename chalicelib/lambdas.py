@@ -8,7 +8,8 @@ from projections.runner import Projector
 
 
 def projector() -> Projector:
-    return Projector([get_services().views])
+    services = get_services()
+    return Projector([services.views, services.stats])
 
 
 def project_stream_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -36,9 +36,15 @@ class ChainCheck:
                 "first_broken_version": self.first_broken_version, "problem": self.problem}
 
 
-def verify_chain(stream_id: str, records: Iterable[Mapping[str, Any]]) -> ChainCheck:
-    """Check versions run 1..n without gaps, each prev_hash links, and each hash matches its content."""
+def verify_chain(stream_id: str, records: Iterable[Mapping[str, Any]],
+                 expected_head: tuple[int, str] | None = None) -> ChainCheck:
+    """Check versions run 1..n without gaps, each prev_hash links, and each hash matches its content.
+
+    A chain alone cannot show that its newest events were cut off; `expected_head` (version, hash), kept
+    elsewhere (the report view, an export manifest), closes that gap.
+    """
     expected_prev, expected_version, count = GENESIS, 1, 0
+    hashes: dict[int, str] = {}
     for record in records:
         count += 1
         version = int(record["version"])
@@ -52,4 +58,12 @@ def verify_chain(stream_id: str, records: Iterable[Mapping[str, Any]]) -> ChainC
         if event_hash(record) != record["hash"]:
             return ChainCheck(stream_id, False, count, version, "content does not match its hash")
         expected_prev, expected_version = record["hash"], version + 1
+        hashes[version] = record["hash"]
+    if expected_head is not None:  # the head may be older than the chain (a lagging read model), never newer
+        head_version, head_hash = expected_head
+        if head_version not in hashes:
+            return ChainCheck(stream_id, False, count, expected_version,
+                              f"events after version {expected_version - 1} are missing (head is {head_version})")
+        if hashes[head_version] != head_hash:
+            return ChainCheck(stream_id, False, count, head_version, "the recorded head hash does not match")
     return ChainCheck(stream_id, True, count)

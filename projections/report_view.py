@@ -47,7 +47,7 @@ def apply(view: dict[str, Any] | None, stored: StoredEvent) -> dict[str, Any]:
     """The view after one more event. Never mutates its input."""
     view = copy.deepcopy(view) if view else {}
     ev, at = stored.event, stored.occurred_at
-    view.update(version=stored.version, updated_at=at)
+    view.update(version=stored.version, updated_at=at, head_hash=stored.hash)
     if isinstance(ev, e.ReportSubmitted):
         view.update(report_id=stored.stream_id, status="submitted", title=ev.title, body=ev.body,
                     report_type=ev.report_type, category_id=ev.category_id, region_code=ev.region_code,

@@ -31,6 +31,7 @@ RESOLUTION_DAYS = {"complaint": 14, "aspiration": 5, "information_request": 5}
 INSPECTION_RESOLUTION_DAYS = 60
 NATIONAL_ZONE = "WIB"  # KemenPANRB, the national admin, works in Jakarta
 
+REPORTER_COMMANDS = (c.ReplyToReport, c.AcceptResolution, c.ObjectToResolution, c.EscalateToOmbudsman)
 OPEN_STATUSES = ("submitted", "on_hold", "disposed", "assigned", "returned", "in_progress", "answered")
 
 
@@ -68,9 +69,11 @@ class ReportState:
     first_response_at: str | None = None
     answered_at: str | None = None
     objected: bool = False
+    awaiting_follow_up: bool = False  # the follow-up clock runs: after disposition and after a reopening
     escalated_to_ombudsman: bool = False
-    reminders: frozenset[tuple[str, int]] = frozenset()
-    escalations: frozenset[tuple[str, int]] = frozenset()
+    # (clock, level, due_at): a restarted clock (clarification, reopening) gets reminders of its own.
+    reminders: frozenset[tuple[str, int, str]] = frozenset()
+    escalations: frozenset[tuple[str, int, str]] = frozenset()
     neglected: bool = False
 
     @property
@@ -110,22 +113,24 @@ _EVOLVERS: dict[type, Callable[[ReportState, DomainEvent, str], dict]] = {
     e.ReportVerified: lambda s, ev, at: dict(
         status="disposed", institution_id=ev.institution_id, title=ev.title, category_id=ev.category_id,
         report_type=ev.report_type, requires_inspection=ev.requires_inspection, anonymous=ev.anonymous,
-        confidential=ev.confidential, follow_up_due=ev.follow_up_due, resolution_due=ev.resolution_due),
+        confidential=ev.confidential, follow_up_due=ev.follow_up_due, resolution_due=ev.resolution_due,
+        awaiting_follow_up=True),
     e.ReportArchived: lambda s, ev, at: dict(status="archived"),
     e.ReportAssigned: lambda s, ev, at: dict(status="assigned", unit_id=ev.unit_id),
     e.AssignmentReturned: lambda s, ev, at: dict(status="disposed", unit_id=None),
     e.ReportReturned: lambda s, ev, at: dict(status="returned", unit_id=None),
     e.ReportRedisposed: lambda s, ev, at: dict(status="disposed", institution_id=ev.institution_id),
-    e.FollowUpPosted: lambda s, ev, at: dict(status="in_progress", first_response_at=_first_response(s, at)),
+    e.FollowUpPosted: lambda s, ev, at: dict(status="in_progress", first_response_at=_first_response(s, at),
+                                             awaiting_follow_up=False),
     e.ReportAnswered: lambda s, ev, at: dict(status="answered", reply_due=ev.reply_due, answered_at=at,
-                                             first_response_at=_first_response(s, at)),
+                                             first_response_at=_first_response(s, at), awaiting_follow_up=False),
     e.ResolutionObjected: lambda s, ev, at: dict(objected=True),
     e.ReportReopened: lambda s, ev, at: dict(status="in_progress", follow_up_due=ev.follow_up_due,
-                                             reply_due=None, answered_at=None),
+                                             reply_due=None, answered_at=None, awaiting_follow_up=True),
     e.ReportClosed: lambda s, ev, at: dict(status="closed"),
     e.EscalatedToOmbudsman: lambda s, ev, at: dict(escalated_to_ombudsman=True),
-    e.ReminderSent: lambda s, ev, at: dict(reminders=s.reminders | {(ev.clock, ev.level)}),
-    e.DeadlineEscalated: lambda s, ev, at: dict(escalations=s.escalations | {(ev.clock, ev.level)}),
+    e.ReminderSent: lambda s, ev, at: dict(reminders=s.reminders | {(ev.clock, ev.level, ev.due_at)}),
+    e.DeadlineEscalated: lambda s, ev, at: dict(escalations=s.escalations | {(ev.clock, ev.level, ev.due_at)}),
     e.ReportNeglected: lambda s, ev, at: dict(neglected=True),
 }
 
@@ -136,6 +141,9 @@ def decide(state: ReportState, command: c.Command, ctx: Context) -> list[DomainE
     handler = _DECIDERS.get(type(command))
     if handler is None:
         raise TypeError(f"no decider for {type(command).__name__}")
+    if isinstance(command, REPORTER_COMMANDS) and command.principal.role == PUBLIC:
+        raise Unauthenticated("this action needs the report's X-Report-Token",
+                              "tindakan ini memerlukan X-Report-Token laporan")
     if not isinstance(command, c.SubmitReport):
         _require_visible(state, command.principal)
     return handler(state, command, ctx)
@@ -294,6 +302,9 @@ def _archive(state: ReportState, cmd: c.ArchiveReport, ctx: Context) -> list[Dom
     _require_status(state, "archive", "submitted", "on_hold")
     if cmd.reason not in ARCHIVE_REASONS:
         raise ValidationFailed(f"reason must be one of {ARCHIVE_REASONS}", "alasan arsip tidak sah", field="reason")
+    if cmd.reason == "no_reply" and state.status != "on_hold":
+        raise RuleViolated("'no_reply' is for reports on hold whose reporter never clarified",
+                           "'no_reply' hanya untuk laporan yang ditunda dan tidak dijawab pelapor", field="reason")
     if (cmd.reason == "duplicate") != (cmd.duplicate_of is not None):
         raise ValidationFailed("duplicate_of is required with reason 'duplicate', and only with it",
                                "duplicate_of wajib untuk alasan 'duplicate' saja", field="duplicate_of")
@@ -365,27 +376,34 @@ def _object(state: ReportState, cmd: c.ObjectToResolution, ctx: Context) -> list
             e.ReportReopened(follow_up_due=ctx.deadline(FOLLOW_UP_DAYS, zone))]
 
 
-def missed_resolution_deadline(state: ReportState, now: datetime) -> bool:
-    if state.resolution_due is None:
-        return False
-    finished = parse_instant(state.answered_at) if state.answered_at else now
-    return finished > parse_instant(state.resolution_due)
+def missed_deadline(state: ReportState, now: datetime) -> str | None:
+    """The institution's deadline that has been missed, if any (verification, first follow-up, resolution)."""
+    if state.status == "submitted" and state.verification_due and now > parse_instant(state.verification_due):
+        return "verification"
+    if state.awaiting_follow_up and state.follow_up_due and now > parse_instant(state.follow_up_due):
+        return "follow_up"
+    if state.resolution_due:
+        finished = parse_instant(state.answered_at) if state.answered_at else now
+        if finished > parse_instant(state.resolution_due):
+            return "resolution"
+    return None
 
 
 def _escalate(state: ReportState, cmd: c.EscalateToOmbudsman, ctx: Context) -> list[DomainEvent]:
     _require_reporter(state, cmd.principal, "escalate")
-    _require_status(state, "escalate", "disposed", "assigned", "returned", "in_progress", "answered", "closed")
+    _require_status(state, "escalate", "submitted", "disposed", "assigned", "returned", "in_progress", "answered",
+                    "closed")
     if state.escalated_to_ombudsman:
         raise RuleViolated("already escalated to the Ombudsman", "sudah dieskalasi ke Ombudsman")
     if state.objected:
         grounds = "objection"
-    elif missed_resolution_deadline(state, ctx.now):
+    elif missed_deadline(state, ctx.now):
         grounds = "missed_deadline"
     else:
-        raise RuleViolated(
-            f"escalation is possible after an objection or once the resolution deadline {state.resolution_due} "
-            "has passed", "eskalasi hanya setelah keberatan atau setelah batas waktu penyelesaian terlewati",
-            resolution_due=state.resolution_due)
+        raise RuleViolated("escalation is possible after an objection or once a deadline has been missed",
+                           "eskalasi hanya setelah keberatan atau setelah batas waktu terlewati",
+                           deadlines={"verification": state.verification_due, "follow_up": state.follow_up_due,
+                                      "resolution": state.resolution_due})
     return [e.EscalatedToOmbudsman(grounds=grounds, reason=cmd.reason)]
 
 

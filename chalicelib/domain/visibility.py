@@ -41,9 +41,11 @@ def can_see(principal: Principal, report: Exposure) -> bool:
     if role == "supervisor":
         return principal.region_code is None or report.region_code.split(".")[0] == principal.region_code
     if role == "admin_instansi":
-        return principal.institution_id == (report.institution_id or report.addressed_institution_id)
+        return bool(principal.institution_id) and principal.institution_id == (
+            report.institution_id or report.addressed_institution_id)
     if role == "admin_penghubung":
-        return (principal.institution_id == report.institution_id and report.unit_id is not None
+        return (bool(principal.institution_id) and principal.institution_id == report.institution_id
+                and report.unit_id is not None
                 and principal.unit_id == report.unit_id)
     if role == REPORTER and is_own_reporter(principal, report):
         return True

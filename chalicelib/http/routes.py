@@ -221,7 +221,9 @@ def get_report_events(call: Call) -> dict[str, Any]:
           "Recompute the report's hash chain and name the first broken event", audience=", ".join(AUDIT_ROLES))
 def verify_report_chain(call: Call) -> dict[str, Any]:
     _require_role(call, AUDIT_ROLES, "chain verification")
-    return verify_chain(call.params["report_id"], _stored_events(call)).to_dict()
+    view = call.services.views.get(call.params["report_id"])
+    head = (view["version"], view["head_hash"]) if view else None  # None: not yet projected
+    return verify_chain(call.params["report_id"], _stored_events(call), expected_head=head).to_dict()
 
 
 @endpoint("GET", REPORT + "/reporter", "getReporter",
