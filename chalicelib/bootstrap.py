@@ -1,19 +1,26 @@
 """Builds the adapters once, lazily, on first use — never at import — and lets tests inject their own."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
+from typing import Any, Callable
+
+import boto3
 
 from chalicelib.auth import HS256Verifier, JwksVerifier, TokenVerifier
 from chalicelib.clock import system_now
+from chalicelib.generations import Generations, LogBounds
 from chalicelib.handlers import CommandHandler
 from chalicelib.reference import ReferenceData, load_reference
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store.base import EventStore
 from chalicelib.store.dynamodb import DynamoDBEventStore
 from chalicelib.working_days import WorkingDayCalendar, default_calendar
+from infra.tables import REPORT_VIEWS, STATS
 from projections.report_view import ReportViews
+from projections.runner import ReadModel
 from projections.statistics import Statistics
 
 
@@ -21,30 +28,57 @@ from projections.statistics import Statistics
 class Services:
     settings: Settings
     store: EventStore
-    views: ReportViews
-    stats: Statistics
     reference: ReferenceData
     calendar: WorkingDayCalendar
     verifier: TokenVerifier
     commands: CommandHandler
     clock: Callable[[], datetime]
+    dynamodb: Callable[[], Any]  # the shared boto3 client, made on first use
+    generations: Generations
+    extra_read_models: list[ReadModel] = field(default_factory=list)  # the archive
+    _read_models: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _read_model(self, logical: str, make: Callable[[str], Any]) -> Any:
+        name = self.generations.table_name(logical)
+        with self._lock:
+            if name not in self._read_models:
+                self._read_models[name] = make(name)
+            return self._read_models[name]
+
+    @property
+    def views(self) -> ReportViews:
+        return self._read_model(REPORT_VIEWS, self.report_views_in)
+
+    @property
+    def stats(self) -> Statistics:
+        return self._read_model(STATS, self.statistics_in)
+
+    def report_views_in(self, table_name: str) -> ReportViews:
+        return ReportViews(table_name, host=self.settings.dynamodb_endpoint, region=self.settings.region,
+                           client=self.dynamodb)
+
+    def statistics_in(self, table_name: str) -> Statistics:
+        return Statistics(table_name, client=self.dynamodb, reference=self.reference, calendar=self.calendar)
+
+    def read_models(self) -> list[ReadModel]:
+        """Everything the one stream consumer feeds."""
+        return [self.views, self.stats, LogBounds(self.generations), *self.extra_read_models]
 
 
 def build_services(settings: Settings, *, store: EventStore | None = None,
-                   clock: Callable[[], datetime] = system_now) -> Services:
+                   clock: Callable[[], datetime] = system_now, refresh_seconds: float = 5.0) -> Services:
     host, region = settings.dynamodb_endpoint, settings.region
     store = store or DynamoDBEventStore(dict(settings.table_names), host=host, region=region)
     reference, calendar = load_reference(), default_calendar()
     verifier: TokenVerifier = (JwksVerifier(settings.jwks_url, settings.jwt_issuer) if settings.jwks_url
                                else HS256Verifier(settings.jwt_secret or "", settings.jwt_issuer))
+    dynamodb = functools.cache(lambda: boto3.client("dynamodb", endpoint_url=host, region_name=region))
     return Services(
-        settings=settings, store=store,
-        views=ReportViews(settings.table_names["report_views"], host=host, region=region),
-        stats=Statistics(settings.table_names["stats"], host=host, region=region, reference=reference,
-                         calendar=calendar),
-        reference=reference, calendar=calendar, verifier=verifier,
+        settings=settings, store=store, reference=reference, calendar=calendar, verifier=verifier,
         commands=CommandHandler(store, calendar, reference, token_secret=settings.token_secret),
-        clock=clock)
+        clock=clock, dynamodb=dynamodb,
+        generations=Generations(dynamodb, settings.table_prefix, refresh_seconds=refresh_seconds))
 
 
 _services: Services | None = None

@@ -46,6 +46,132 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _running(args: argparse.Namespace):
+    """Services pointed at the DynamoDB of the `lapor serve` running from the same home folder."""
+    from chalicelib.bootstrap import build_services
+    from chalicelib.local.server import fake_aws_credentials
+    from chalicelib.settings import Settings
+
+    state = _state(args)
+    runtime = state.runtime()
+    if runtime is None:
+        raise SystemExit("lapor: no running `lapor serve` found for this home folder; start it with `make run`")
+    secrets = state.secrets()
+    fake_aws_credentials()
+    return build_services(Settings(stage="local", region=str(runtime["region"]),
+                                   dynamodb_endpoint=str(runtime["dynamodb_url"]),
+                                   table_prefix=str(runtime["table_prefix"]), jwt_secret=secrets["jwt_secret"],
+                                   jwt_issuer=LOCAL_ISSUER, token_secret=secrets["token_secret"]))
+
+
+def _instant(text: str, option: str):
+    from chalicelib.clock import parse_instant
+
+    try:
+        return parse_instant(text)
+    except ValueError:
+        raise SystemExit(f"lapor: {option} must be an ISO-8601 instant with an offset, e.g. 2026-03-05T10:00:00+07:00"
+                         f" (got {text!r})") from None
+
+
+def _day(text: str, option: str) -> str:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise SystemExit(f"lapor: {option} must be a date YYYY-MM-DD (got {text!r})") from None
+
+
+def _bar(done: int, total: int, width: int = 30) -> str:
+    filled = int(width * done / total) if total else width
+    return "[" + "#" * filled + "." * (width - filled) + "]"
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    import time
+
+    from chalicelib.operations import rebuild
+    from infra.tables import REBUILDABLE
+
+    services = _running(args)
+    targets = REBUILDABLE if args.projection == "all" else (args.projection,)
+
+    def show(progress) -> None:
+        print(f"\r{progress.projection:<13} {_bar(progress.days_done, progress.days_total)} "
+              f"{progress.days_done}/{progress.days_total} days  {progress.events:,} events  "
+              f"{progress.rate:,.0f} events/s", end="", file=sys.stderr, flush=True)
+
+    for logical in targets:
+        result = rebuild(services, logical, today=system_now().date(), on_progress=show,
+                         settle=lambda: time.sleep(services.generations._refresh + 0.5))
+        print(file=sys.stderr)
+        print(f"rebuilt {logical}: {result.events:,} events in {result.seconds:.1f} s "
+              f"({result.rate:,.0f} events/s); now serving generation {services.generations.current()[logical]}")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    import json
+
+    from chalicelib.operations import replay_as_of
+
+    as_of = _instant(args.as_of, "--as-of") if args.as_of else system_now()
+    state = replay_as_of(_running(args).store, args.report, as_of)
+    if state is None:
+        raise SystemExit(f"lapor: report {args.report} has no events up to {as_of.isoformat()}")
+    print(json.dumps(state, indent=2, default=str))
+    return 0
+
+
+def _log_events(services, first: str, last: str):
+    return services.store.read_days(first, last)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from chalicelib.operations import verify_log
+    from projections.archive import read_archive
+
+    if args.archive:
+        path = Path(args.archive)
+        if not path.exists():
+            raise SystemExit(f"lapor: no such file {path}")
+        try:
+            verifier = verify_log(read_archive(path))
+        except (ValueError, KeyError) as exc:
+            raise SystemExit(f"lapor: {path} is not a LAPOR export: {exc}") from None
+        source = str(path)
+    else:
+        services = _running(args)
+        first = services.generations.first_day() or system_now().date().isoformat()
+        verifier = verify_log(_log_events(services, first, system_now().date().isoformat()))
+        source = "the running system's event log"
+    if verifier.broken:
+        print(f"BROKEN: {len(verifier.broken)} of {verifier.streams} reports in {source} fail verification")
+        for check in verifier.broken.values():
+            print(f"  {check.stream_id}: first broken event is version {check.first_broken_version}: {check.problem}")
+        return 1
+    print(f"OK: {verifier.events:,} events of {verifier.streams:,} reports in {source}; every hash chain is intact")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from chalicelib.operations import export
+
+    first, last = _day(args.from_day, "--from"), _day(args.to_day, "--to")
+    if first > last:
+        raise SystemExit("lapor: --from is after --to")
+    out = Path(args.out or f"lapor-events-{first}-to-{last}.jsonl")
+    count = export(_log_events(_running(args), first, last), out)
+    print(f"wrote {count:,} events ({first} .. {last}, UTC days) to {out}; check it with "
+          f"`lapor verify --archive {out}`")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="lapor", description="LAPOR: public-service complaints, event-sourced.")
     root.add_argument("--home", default=os.environ.get("LAPOR_HOME", ".lapor"),
@@ -65,6 +191,25 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--subject", help="user id recorded in events (default local-ROLE)")
     token.add_argument("--hours", type=float, default=12)
     token.set_defaults(run=cmd_token)
+
+    rebuild = commands.add_parser("rebuild", help="rebuild a read model from the whole log and switch to it")
+    rebuild.add_argument("projection", choices=("report_views", "stats", "all"))
+    rebuild.set_defaults(run=cmd_rebuild)
+
+    replay = commands.add_parser("replay", help="print a report's state as of an instant")
+    replay.add_argument("report")
+    replay.add_argument("--as-of", dest="as_of", help="ISO-8601 instant with offset (default: now)")
+    replay.set_defaults(run=cmd_replay)
+
+    verify = commands.add_parser("verify", help="check every report's hash chain (or an export's, offline)")
+    verify.add_argument("--archive", help="a JSON-lines archive or export to verify offline")
+    verify.set_defaults(run=cmd_verify)
+
+    export = commands.add_parser("export", help="write the events of a date range for auditors (JSON lines)")
+    export.add_argument("--from", dest="from_day", required=True, help="first UTC day, YYYY-MM-DD")
+    export.add_argument("--to", dest="to_day", required=True, help="last UTC day, YYYY-MM-DD")
+    export.add_argument("--out", help="output file (default lapor-events-FROM-to-TO.jsonl)")
+    export.set_defaults(run=cmd_export)
     return root
 
 

@@ -8,8 +8,7 @@ from projections.runner import Projector
 
 
 def projector() -> Projector:
-    services = get_services()
-    return Projector([services.views, services.stats])
+    return Projector(get_services().read_models())
 
 
 def project_stream_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:

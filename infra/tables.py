@@ -8,8 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-EVENTS, IDEMPOTENCY, PERSONAL_DATA, REPORT_VIEWS, STATS = (
-    "events", "idempotency", "personal_data", "report_views", "stats")
+EVENTS, IDEMPOTENCY, PERSONAL_DATA, REPORT_VIEWS, STATS, CONTROL = (
+    "events", "idempotency", "personal_data", "report_views", "stats", "control")
+# Read models that `lapor rebuild` can rebuild into a fresh table generation and switch to.
+REBUILDABLE = (REPORT_VIEWS, STATS)
 
 
 @dataclass(frozen=True)
@@ -85,11 +87,23 @@ TABLES: dict[str, TableSpec] = {
         + (("q_due", "S"), ("p_at", "S"))),
     # Statistics counters per (scope, period), and per report the guard and what it currently contributes.
     STATS: TableSpec(STATS, "StatsTable", keys=(("key", "S", "HASH"),)),
+    # Which generation of each read model is live, and the first day of the log.
+    CONTROL: TableSpec(CONTROL, "ControlTable", keys=(("key", "S", "HASH"),)),
 }
 
 
-def physical_name(prefix: str, logical_name: str) -> str:
-    return f"{prefix}-{logical_name}"
+def physical_name(prefix: str, logical_name: str, generation: int = 0) -> str:
+    """Generation 0 is the table made at install; a rebuild makes generation n+1 beside it."""
+    return f"{prefix}-{logical_name}" + (f"-g{generation}" if generation else "")
+
+
+def create_table(client: Any, logical: str, name: str) -> None:
+    spec = TABLES[logical]
+    client.create_table(**spec.create_table_kwargs(name))
+    client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
+    if spec.ttl_attribute:
+        client.update_time_to_live(TableName=name, TimeToLiveSpecification={
+            "Enabled": True, "AttributeName": spec.ttl_attribute})
 
 
 def create_tables(client: Any, prefix: str, only: tuple[str, ...] | None = None) -> dict[str, str]:
@@ -100,11 +114,6 @@ def create_tables(client: Any, prefix: str, only: tuple[str, ...] | None = None)
         if only is not None and logical not in only:
             continue
         name = names[logical] = physical_name(prefix, logical)
-        if name in existing:
-            continue
-        client.create_table(**spec.create_table_kwargs(name))
-        client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
-        if spec.ttl_attribute:
-            client.update_time_to_live(TableName=name, TimeToLiveSpecification={
-                "Enabled": True, "AttributeName": spec.ttl_attribute})
+        if name not in existing:
+            create_table(client, logical, name)
     return names

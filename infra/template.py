@@ -28,7 +28,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from infra.tables import EVENTS, IDEMPOTENCY, PERSONAL_DATA, REPORT_VIEWS, TABLES, TableSpec, physical_name
+from infra.tables import (CONTROL, EVENTS, IDEMPOTENCY, PERSONAL_DATA, REBUILDABLE, REPORT_VIEWS, STATS, TABLES,
+                          TableSpec, physical_name)
 
 # Logical ids Chalice 1.34 generates for app "lapor" (read from `chalice package` sam.json; the packaging
 # test fails if Chalice ever names them differently, because the merge would then add orphan fragments).
@@ -57,13 +58,25 @@ FAILURE_RETENTION_SECONDS = 14 * 24 * 3600  # SQS maximum
 JWKS_URL_PARAMETER = "StaffJwksUrl"
 JWT_ISSUER_PARAMETER = "StaffJwtIssuer"
 
-# Actions per table. Events are immutable: never UpdateItem, DeleteItem or BatchWriteItem on them.
-# (TransactWriteItems has no IAM action of its own; each item in it needs PutItem/ConditionCheckItem.)
-API_EVENTS_ACTIONS = ("dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query")
-API_READ_WRITE_ACTIONS = ("dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
-                          "dynamodb:PutItem", "dynamodb:UpdateItem")
-API_VIEW_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query")
-PROJECTOR_VIEW_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem")
+# Actions per table and role, from what the code calls (pynamodb 6 never calls DescribeTable for item
+# operations). Events are immutable: no role gets UpdateItem, DeleteItem or BatchWriteItem on them.
+# TransactWriteItems has no IAM action of its own: each item in a transaction needs its Put/Update/
+# ConditionCheck action. Query on a table with indexes is granted on its indexes too.
+READ_WRITE = ("dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem",
+              "dynamodb:UpdateItem")
+API_GRANTS: dict[str, tuple[str, ...]] = {
+    EVENTS: ("dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"),
+    IDEMPOTENCY: READ_WRITE,
+    PERSONAL_DATA: READ_WRITE,
+    REPORT_VIEWS: ("dynamodb:GetItem", "dynamodb:Query"),  # views, work queues and public lists (GSIs)
+    STATS: ("dynamodb:BatchGetItem", "dynamodb:GetItem"),  # counters and rankings
+    CONTROL: ("dynamodb:GetItem",),  # which read-model generation is live
+}
+PROJECTOR_GRANTS: dict[str, tuple[str, ...]] = {
+    REPORT_VIEWS: ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),  # guarded put of the view
+    STATS: ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),  # guard Put + counter ADDs
+    CONTROL: ("dynamodb:GetItem", "dynamodb:UpdateItem"),  # live generations; the log's first day
+}
 STREAM_ACTIONS = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
 
 
@@ -104,36 +117,53 @@ def table_resource(spec: TableSpec, table_prefix: str) -> dict[str, Any]:
     return resource
 
 
-def _arn(logical: str) -> dict[str, Any]:
-    return {"Fn::GetAtt": [TABLES[logical].cfn_resource, "Arn"]}
+def _table_arns(logical: str, table_prefix: str) -> list[Any]:
+    """The table's ARN; for a rebuildable read model also its later generations (`<name>-g<n>`), which
+    `lapor rebuild` creates outside this stack and switches to through the control table."""
+    arns: list[Any] = [{"Fn::GetAtt": [TABLES[logical].cfn_resource, "Arn"]}]
+    if logical in REBUILDABLE:
+        arns.append({"Fn::Sub": "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/"
+                                + physical_name(table_prefix, logical) + "-g*"})
+    return arns
 
 
-def _index_arns(logical: str) -> dict[str, Any]:
-    return {"Fn::Sub": "${%s.Arn}/index/*" % TABLES[logical].cfn_resource}
+def _index_arns(logical: str, table_prefix: str) -> list[Any]:
+    arns: list[Any] = [{"Fn::Sub": "${%s.Arn}/index/*" % TABLES[logical].cfn_resource}]
+    if logical in REBUILDABLE:
+        arns.append({"Fn::Sub": "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/"
+                                + physical_name(table_prefix, logical) + "-g*/index/*"})
+    return arns
+
+
+def _sid(logical: str) -> str:
+    return "".join(part.capitalize() for part in logical.split("_"))
 
 
 def _statement(sid: str, actions: tuple[str, ...], resources: list[Any] | Any) -> dict[str, Any]:
-    return {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": resources}
+    return {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": resources}
 
 
-def api_policy_document() -> dict[str, Any]:
-    statements = [
-        _statement("EventsAppendAndRead", API_EVENTS_ACTIONS, _arn(EVENTS)),
-        _statement("EventsQueryByDay", ("dynamodb:Query",), _index_arns(EVENTS)),
-        _statement("IdempotencyReadWrite", API_READ_WRITE_ACTIONS, _arn(IDEMPOTENCY)),
-        _statement("PersonalDataReadWrite", API_READ_WRITE_ACTIONS, _arn(PERSONAL_DATA)),
-        _statement("ReportViewsRead", API_VIEW_ACTIONS, _arn(REPORT_VIEWS)),
-    ]
-    return {"Version": "2012-10-17", "Statement": statements}
+def _table_statements(grants: dict[str, tuple[str, ...]], table_prefix: str) -> list[dict[str, Any]]:
+    statements = []
+    for logical, actions in grants.items():
+        statements.append(_statement(_sid(logical), actions, _table_arns(logical, table_prefix)))
+        if "dynamodb:Query" in actions and TABLES[logical].indexes:
+            statements.append(_statement(_sid(logical) + "Indexes", ("dynamodb:Query",),
+                                         _index_arns(logical, table_prefix)))
+    return statements
 
 
-def projector_policy_document() -> dict[str, Any]:
+def api_policy_document(table_prefix: str) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": _table_statements(API_GRANTS, table_prefix)}
+
+
+def projector_policy_document(table_prefix: str) -> dict[str, Any]:
     events = TABLES[EVENTS].cfn_resource
     statements = [
         _statement("EventsStreamRead", STREAM_ACTIONS, {"Fn::GetAtt": [events, "StreamArn"]}),
         # ListStreams takes no resource-level restriction.
         _statement("EventsStreamList", ("dynamodb:ListStreams",), "*"),
-        _statement("ReportViewsWrite", PROJECTOR_VIEW_ACTIONS, _arn(REPORT_VIEWS)),
+        *_table_statements(PROJECTOR_GRANTS, table_prefix),
         _statement("FailureQueueSend", ("sqs:SendMessage",), {"Fn::GetAtt": [FAILURE_QUEUE, "Arn"]}),
     ]
     return {"Version": "2012-10-17", "Statement": statements}
@@ -188,12 +218,12 @@ def merge_template(stage: str, table_prefix: str, *, staff_auth: str = "jwks") -
     resources[API_POLICY] = {
         "Type": "AWS::IAM::Policy",
         "Properties": {"PolicyName": "lapor-api-data-access", "Roles": [{"Ref": API_ROLE}],
-                       "PolicyDocument": api_policy_document()},
+                       "PolicyDocument": api_policy_document(table_prefix)},
     }
     resources[PROJECTOR_POLICY] = {
         "Type": "AWS::IAM::Policy",
         "Properties": {"PolicyName": "lapor-projector-data-access", "Roles": [{"Ref": PROJECTOR_ROLE}],
-                       "PolicyDocument": projector_policy_document()},
+                       "PolicyDocument": projector_policy_document(table_prefix)},
     }
     resources[STREAM_MAPPING] = {
         "Type": "AWS::Lambda::EventSourceMapping",

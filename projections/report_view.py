@@ -8,9 +8,8 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
-import boto3
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError
 from pynamodb.models import Model
@@ -207,10 +206,9 @@ class Page:
 class ReportViews:
     """The report_views table: one GetItem per read, one guarded PutItem per event applied."""
 
-    def __init__(self, table_name: str, *, host: str | None, region: str) -> None:
+    def __init__(self, table_name: str, *, host: str | None, region: str, client: Callable[[], Any]) -> None:
         self._model = bind(ReportViewItem, table_name, host=host, region=region)
-        self._table_name, self._host, self._region = table_name, host, region
-        self._boto_client: Any = None
+        self._table_name, self._client = table_name, client
 
     def get(self, report_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
         try:
@@ -265,8 +263,3 @@ class ReportViews:
         response = self._client().query(**request)
         rows = [json.loads(item["summary"]["S"]) for item in response.get("Items", [])]
         return Page(rows=rows, last_key=response.get("LastEvaluatedKey"))
-
-    def _client(self) -> Any:
-        if self._boto_client is None:
-            self._boto_client = boto3.client("dynamodb", endpoint_url=self._host, region_name=self._region)
-        return self._boto_client

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Iterable
-
-import boto3
+from typing import Any, Callable, Iterable
 
 from chalicelib.clock import parse_instant
 from chalicelib.reference import ReferenceData
@@ -149,16 +147,10 @@ def _number(value: dict[str, str]) -> int:
 class Statistics:
     """The stats table: counters `<scope>#<period>`, guards `report#<id>`, indicators `indicators#<inst>#<year>`."""
 
-    def __init__(self, table_name: str, *, host: str | None, region: str, reference: ReferenceData,
+    def __init__(self, table_name: str, *, client: Callable[[], Any], reference: ReferenceData,
                  calendar: WorkingDayCalendar) -> None:
-        self._table, self._host, self._region = table_name, host, region
+        self._table, self._client = table_name, client
         self._reference, self._calendar = reference, calendar
-        self._boto_client: Any = None
-
-    def _client(self) -> Any:
-        if self._boto_client is None:
-            self._boto_client = boto3.client("dynamodb", endpoint_url=self._host, region_name=self._region)
-        return self._boto_client
 
     def handles(self, stored: StoredEvent) -> bool:
         return stored.type in _REPORT_TYPES or stored.type == InstitutionIndicatorsRecorded.event_type

@@ -19,6 +19,8 @@ from chalicelib.auth import mint_token
 from chalicelib.bootstrap import Services, build_services, use_services
 from chalicelib.clock import system_now
 from chalicelib.local.pump import StreamPump
+from chalicelib.operations import restore, verify_log
+from projections.archive import FileArchive, read_archive
 from chalicelib.local.state import LOCAL_ISSUER, LocalState
 from chalicelib.settings import Settings
 from infra.tables import create_tables
@@ -43,6 +45,7 @@ class LocalSystem:
     services: Services
     api_url: str
     dynamodb_url: str
+    restored: tuple[int, int] = (0, 0)  # (reports, events) replayed from the archive at start
     _stoppers: list[Callable[[], None]] = field(default_factory=list)
 
     def stop(self) -> None:
@@ -54,7 +57,7 @@ class LocalSystem:
                 logger.exception("error while stopping")
 
 
-def _fake_aws_credentials() -> None:
+def fake_aws_credentials() -> None:
     # moto accepts any credentials; botocore insists on having some.
     for name, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local"),
                         ("AWS_DEFAULT_REGION", REGION)):
@@ -68,7 +71,7 @@ def start(state: LocalState, host: str = "127.0.0.1", port: int = 8000) -> Local
 
     import app as app_module
 
-    _fake_aws_credentials()
+    fake_aws_credentials()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
@@ -83,6 +86,8 @@ def start(state: LocalState, host: str = "127.0.0.1", port: int = 8000) -> Local
         dynamodb = boto3.client("dynamodb", endpoint_url=dynamodb_url, region_name=REGION)
         create_tables(dynamodb, settings.table_prefix)
         services = build_services(settings, clock=system_now)
+        restored = _restore_archive(state, services)
+        services.extra_read_models.append(FileArchive(state.archive_path))
         use_services(services)
 
         streams = boto3.client("dynamodbstreams", endpoint_url=dynamodb_url, region_name=REGION)
@@ -103,8 +108,26 @@ def start(state: LocalState, host: str = "127.0.0.1", port: int = 8000) -> Local
             stopper()
         raise
     bound_port = http.server.server_address[1]
-    return LocalSystem(services=services, api_url=f"http://{host}:{bound_port}", dynamodb_url=dynamodb_url,
+    api_url = f"http://{host}:{bound_port}"
+    state.write_runtime({"pid": os.getpid(), "api_url": api_url, "dynamodb_url": dynamodb_url,
+                         "table_prefix": settings.table_prefix, "region": REGION})
+    system_stoppers.insert(1, state.clear_runtime)
+    return LocalSystem(services=services, api_url=api_url, dynamodb_url=dynamodb_url, restored=restored,
                        _stoppers=system_stoppers)
+
+
+def _restore_archive(state: LocalState, services: Services) -> tuple[int, int]:
+    """moto keeps nothing on disk: put the archived log back before serving (projections follow from the stream)."""
+    events = list(read_archive(state.archive_path))
+    if not events:
+        return 0, 0
+    verifier = verify_log(events)
+    for check in verifier.broken.values():
+        logger.warning("archive: %s is broken at version %s: %s", check.stream_id, check.first_broken_version,
+                       check.problem)
+        print(f"WARNING: archived report {check.stream_id} fails its hash chain at version "
+              f"{check.first_broken_version}: {check.problem}", flush=True)
+    return restore(services.store, events)
 
 
 def staff_tokens(services: Services) -> list[tuple[str, str]]:
@@ -122,7 +145,9 @@ def banner(system: LocalSystem) -> str:
     url = system.api_url
     lines = [
         "",
-        "LAPOR is running locally.",
+        "LAPOR is running locally."
+        + (f" Restored {system.restored[0]} reports ({system.restored[1]} events) from the archive."
+           if system.restored[1] else ""),
         f"  API            {url}",
         f"  OpenAPI        {url}/openapi.json",
         f"  Health         {url}/health",
@@ -155,6 +180,7 @@ def serve(state: LocalState, host: str, port: int) -> int:
             pass
     except KeyboardInterrupt:
         pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean stop short
     print("Stopping LAPOR...", flush=True)
     system.stop()
     use_services(None)

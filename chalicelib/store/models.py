@@ -8,7 +8,19 @@ from __future__ import annotations
 from typing import TypeVar
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+
+
+class ByDayIndex(GlobalSecondaryIndex["EventItem"]):
+    """Declared so pynamodb can query it; the table itself is created from infra/tables.py."""
+
+    class Meta:
+        index_name = "by-day"
+        projection = AllProjection()
+
+    day = UnicodeAttribute(hash_key=True)
+    at_key = UnicodeAttribute(range_key=True)
 
 
 class EventItem(Model):
@@ -29,6 +41,7 @@ class EventItem(Model):
     hash = UnicodeAttribute()
     day = UnicodeAttribute()  # by-day index hash key
     at_key = UnicodeAttribute()  # by-day index range key
+    by_day = ByDayIndex()
 
 
 class IdempotencyItem(Model):

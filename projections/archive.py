@@ -1,0 +1,83 @@
+"""The append-only event archive: every event, exactly once, outside DynamoDB.
+
+Locally it is a JSON-lines file that `lapor serve` replays into its empty store at start (moto keeps
+nothing on disk); in AWS the same consumer writes one S3 object per event with a create-only condition.
+Auditors' exports use the same line format, so `lapor verify --archive` checks either offline.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+from events.base import StoredEvent
+from events.chain import canonical_json
+from projections.report_view import OutOfOrder
+
+
+class FileArchive:
+    """A JSON-lines file; an in-memory index of each stream's last archived version makes appends exactly-once."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._last: dict[str, int] = {}
+        for event in read_archive(path):
+            self._last[event.stream_id] = max(self._last.get(event.stream_id, 0), event.version)
+
+    def handles(self, stored: StoredEvent) -> bool:
+        return True
+
+    def project(self, stored: StoredEvent) -> bool:
+        with self._lock:
+            last = self._last.get(stored.stream_id, 0)
+            if stored.version <= last:
+                return False
+            if stored.version != last + 1:
+                raise OutOfOrder(f"{stored.stream_id}: got v{stored.version} while at v{last}")
+            with self._path.open("a", encoding="utf-8") as archive:
+                archive.write(canonical_json(stored.to_dict()) + "\n")
+                archive.flush()
+                os.fsync(archive.fileno())  # durable before the stream moves past it
+            self._last[stored.stream_id] = stored.version
+            return True
+
+
+class S3Archive:
+    """One object per event, `events/<day>/<stream>/<version>.json`, written only if absent (exactly once)."""
+
+    def __init__(self, bucket: str, client: Any) -> None:
+        self._bucket, self._client = bucket, client
+
+    def handles(self, stored: StoredEvent) -> bool:
+        return True
+
+    def project(self, stored: StoredEvent) -> bool:
+        key = f"events/{stored.day}/{stored.stream_id}/{stored.version:010d}.json"
+        try:
+            self._client.put_object(Bucket=self._bucket, Key=key, Body=canonical_json(stored.to_dict()).encode(),
+                                    IfNoneMatch="*", ContentType="application/json")
+        except self._client.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
+                return False  # already archived: a redelivery
+            raise
+        return True
+
+
+def read_archive(path: Path) -> Iterator[StoredEvent]:
+    """Events from a JSON-lines archive or export; a torn last line (a crash mid-write) is ignored."""
+    if not path.exists():
+        return
+    with path.open(encoding="utf-8") as archive:
+        for number, line in enumerate(archive, start=1):
+            if not line.strip():
+                continue
+            try:
+                raw = json.loads(line)
+            except json.JSONDecodeError:
+                if archive.readline():  # not the last line: real damage, not a torn write
+                    raise ValueError(f"{path}:{number} is not valid JSON") from None
+                return
+            yield StoredEvent.from_dict(raw)
