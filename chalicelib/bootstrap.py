@@ -21,7 +21,7 @@ from chalicelib.working_days import WorkingDayCalendar, default_calendar
 from infra.tables import REPORT_VIEWS, STATS
 from projections.report_view import ReportViews
 from projections.runner import ReadModel
-from projections.statistics import Statistics
+from projections.statistics import CounterStore, DynamoDBCounters, Statistics
 
 
 @dataclass
@@ -36,6 +36,7 @@ class Services:
     dynamodb: Callable[[], Any]  # the shared boto3 client, made on first use
     generations: Generations
     extra_read_models: list[ReadModel] = field(default_factory=list)  # the archive
+    counters: Callable[[str], CounterStore] | None = None  # statistics storage by table name (default DynamoDB)
     _read_models: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -59,7 +60,8 @@ class Services:
                            client=self.dynamodb)
 
     def statistics_in(self, table_name: str) -> Statistics:
-        return Statistics(table_name, client=self.dynamodb, reference=self.reference, calendar=self.calendar)
+        counters = self.counters(table_name) if self.counters else DynamoDBCounters(table_name, self.dynamodb)
+        return Statistics(counters, reference=self.reference, calendar=self.calendar)
 
     def read_models(self) -> list[ReadModel]:
         """Everything the one stream consumer feeds."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Callable, Iterable
+import threading
+from typing import Any, Callable, Iterable, Protocol
 
 from chalicelib.clock import parse_instant
 from chalicelib.reference import ReferenceData
@@ -129,7 +130,7 @@ def figures(counters: dict[str, int] | None) -> dict[str, Any]:
     received = counters.get("received", 0)
     buckets = {name[2:]: counters.get(name, 0) for name in BUCKET_FIELDS}
     rate = (lambda n: round(100 * n / received, 2) if received else None)
-    speed = (round(counters["fu_days_sum"] / counters["fu_count"], 1) if counters.get("fu_count") else None)
+    speed = (round(counters.get("fu_days_sum", 0) / counters["fu_count"], 1) if counters.get("fu_count") else None)
     return {
         "received": received, "buckets": buckets, "archived": counters.get("archived", 0),
         "completion_rate": rate(buckets["selesai"]),
@@ -140,99 +141,158 @@ def figures(counters: dict[str, int] | None) -> dict[str, Any]:
     }
 
 
-def _number(value: dict[str, str]) -> int:
-    return int(value["N"])
+class GuardMoved(Exception):
+    """The report's guard is no longer at the version this write expected: someone applied it first."""
+
+
+class CounterStore(Protocol):
+    """Where statistics live. Two twins keep the same promises: DynamoDBCounters and InMemoryCounters."""
+
+    def guard(self, key: str) -> tuple[int, str | None] | None:
+        """(last applied version, facts JSON) of a guard, read consistently."""
+
+    def commit(self, guard_key: str, last: int, version: int, facts: str | None,
+               deltas: dict[str, dict[str, int]], puts: dict[str, str]) -> None:
+        """Atomically: move the guard from `last` to `version` (raise GuardMoved if it is not at `last`),
+        ADD every delta, put every JSON document in `puts`."""
+
+    def read_many(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Items by key: counters as {name: int}, documents as {"document": str}."""
 
 
 class Statistics:
-    """The stats table: counters `<scope>#<period>`, guards `report#<id>`, indicators `indicators#<inst>#<year>`."""
+    """Counters `<scope>#<period>`, guards `guard#<stream>`, indicators `indicators#<inst>#<year>`."""
 
-    def __init__(self, table_name: str, *, client: Callable[[], Any], reference: ReferenceData,
-                 calendar: WorkingDayCalendar) -> None:
-        self._table, self._client = table_name, client
-        self._reference, self._calendar = reference, calendar
+    def __init__(self, counters: CounterStore, *, reference: ReferenceData, calendar: WorkingDayCalendar) -> None:
+        self._counters, self._reference, self._calendar = counters, reference, calendar
 
     def handles(self, stored: StoredEvent) -> bool:
         return stored.type in _REPORT_TYPES or stored.type == InstitutionIndicatorsRecorded.event_type
 
-    def _guard(self, key: str) -> dict[str, Any] | None:
-        item = self._client().get_item(TableName=self._table, Key={"key": {"S": key}}, ConsistentRead=True)
-        return item.get("Item")
-
     def project(self, stored: StoredEvent) -> bool:
         guard_key = f"guard#{stored.stream_id}"
-        guard = self._guard(guard_key)
-        last = _number(guard["version"]) if guard else 0
+        guard = self._counters.guard(guard_key)
+        last = guard[0] if guard else 0
         if stored.version <= last:
             return False
         if stored.version != last + 1:
             raise OutOfOrder(f"{stored.stream_id}: got v{stored.version} while at v{last}")
-        writes = self._writes(stored, guard)
-        condition = ({"ConditionExpression": "attribute_not_exists(#k)", "ExpressionAttributeNames": {"#k": "key"}}
-                     if guard is None else
-                     {"ConditionExpression": "#v = :last", "ExpressionAttributeNames": {"#v": "version"},
-                      "ExpressionAttributeValues": {":last": {"N": str(last)}}})
-        put_guard = {"Put": {"TableName": self._table, **condition, "Item": {
-            "key": {"S": guard_key}, "version": {"N": str(stored.version)}, **writes["guard"]}}}
+        event = stored.event
+        facts, deltas, puts = None, {}, {}
+        if isinstance(event, InstitutionIndicatorsRecorded):
+            puts[f"indicators#{event.institution_id}#{event.year}"] = json.dumps({
+                "institution_id": event.institution_id, "year": event.year, "has_sk": event.has_sk,
+                "has_renaksi": event.has_renaksi, "follow_up_quality": event.follow_up_quality,
+                "recorded_at": stored.occurred_at, "recorded_by": stored.actor.to_dict()})
+        else:
+            old = ReportFacts(**json.loads(guard[1])) if guard and guard[1] else None
+            new = fold(old, stored, self._reference, self._calendar)
+            deltas = difference(contribution(new, self._calendar), contribution(old, self._calendar))
+            facts = json.dumps(asdict(new) | {"overdue_clocks": list(new.overdue_clocks)})
         try:
-            self._client().transact_write_items(TransactItems=[put_guard] + writes["updates"])
-        except self._client().exceptions.TransactionCanceledException:
-            latest = self._guard(guard_key)
-            if latest is None or _number(latest["version"]) < stored.version:
+            self._counters.commit(guard_key, last, stored.version, facts, deltas, puts)
+        except GuardMoved:
+            latest = self._counters.guard(guard_key)
+            if latest is None or latest[0] < stored.version:
                 raise
             return False  # a concurrent delivery counted it first
         return True
 
-    def _writes(self, stored: StoredEvent, guard: dict[str, Any] | None) -> dict[str, Any]:
-        event = stored.event
-        if isinstance(event, InstitutionIndicatorsRecorded):
-            indicators = {"institution_id": event.institution_id, "year": event.year, "has_sk": event.has_sk,
-                          "has_renaksi": event.has_renaksi, "follow_up_quality": event.follow_up_quality,
-                          "recorded_at": stored.occurred_at, "recorded_by": stored.actor.to_dict()}
-            put = {"Put": {"TableName": self._table, "Item": {
-                "key": {"S": f"indicators#{event.institution_id}#{event.year}"},
-                "indicators": {"S": json.dumps(indicators)}}}}
-            return {"guard": {}, "updates": [put]}
-        old = ReportFacts(**json.loads(guard["facts"]["S"])) if guard else None
-        new = fold(old, stored, self._reference, self._calendar)
-        delta = difference(contribution(new, self._calendar), contribution(old, self._calendar))
-        updates = []
-        for key, fields in sorted(delta.items()):
-            names = {f"#f{i}": name for i, name in enumerate(sorted(fields))}
-            values = {f":v{i}": {"N": str(fields[name])} for i, name in enumerate(sorted(fields))}
-            updates.append({"Update": {
-                "TableName": self._table, "Key": {"key": {"S": key}},
-                "UpdateExpression": "ADD " + ", ".join(f"#f{i} :v{i}" for i in range(len(fields))),
-                "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}})
-        facts = asdict(new) | {"overdue_clocks": list(new.overdue_clocks)}
-        return {"guard": {"facts": {"S": json.dumps(facts)}}, "updates": updates}
-
-    # ------------------------------------------------------------------------------------------ reads
-
-    @staticmethod
-    def _counters(item: dict[str, Any]) -> dict[str, int]:
-        return {name: _number(value) for name, value in item.items() if "N" in value}
-
     def read(self, scope: str, period: str) -> dict[str, int] | None:
-        """One GetItem, however many reports exist."""
-        item = self._client().get_item(TableName=self._table, Key={"key": {"S": f"{scope}#{period}"}}).get("Item")
-        return self._counters(item) if item else None
+        """One item read, however many reports exist."""
+        return self._counters.read_many([f"{scope}#{period}"]).get(f"{scope}#{period}")
 
     def read_many(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """Items by key with BatchGetItem: one request per 100 keys (rankings read one item per region)."""
+        return self._counters.read_many(keys)
+
+    @staticmethod
+    def counters_of(item: dict[str, Any] | None) -> dict[str, int] | None:
+        return item
+
+    @staticmethod
+    def indicators_of(item: dict[str, Any] | None) -> dict[str, Any] | None:
+        return json.loads(item["document"]) if item else None
+
+
+class InMemoryCounters:
+    def __init__(self) -> None:
+        self._items: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def guard(self, key: str) -> tuple[int, str | None] | None:
+        item = self._items.get(key)
+        return (item["version"], item.get("facts")) if item else None
+
+    def commit(self, guard_key: str, last: int, version: int, facts: str | None,
+               deltas: dict[str, dict[str, int]], puts: dict[str, str]) -> None:
+        with self._lock:
+            current = self._items.get(guard_key, {}).get("version", 0)
+            if current != last:
+                raise GuardMoved(guard_key)
+            self._items[guard_key] = {"version": version, "facts": facts}
+            for key, fields in deltas.items():
+                counters = self._items.setdefault(key, {})
+                for name, value in fields.items():
+                    counters[name] = counters.get(name, 0) + value
+            for key, document in puts.items():
+                self._items[key] = {"document": document}
+
+    def read_many(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        return {key: dict(self._items[key]) for key in keys if key in self._items}
+
+
+class DynamoDBCounters:
+    """The guard put and every counter ADD in ONE TransactWriteItems: all counted once, or none."""
+
+    def __init__(self, table_name: str, client: Callable[[], Any]) -> None:
+        self._table, self._client = table_name, client
+
+    def guard(self, key: str) -> tuple[int, str | None] | None:
+        item = self._client().get_item(TableName=self._table, Key={"key": {"S": key}}, ConsistentRead=True).get("Item")
+        return (int(item["version"]["N"]), item.get("facts", {}).get("S")) if item else None
+
+    def commit(self, guard_key: str, last: int, version: int, facts: str | None,
+               deltas: dict[str, dict[str, int]], puts: dict[str, str]) -> None:
+        condition = ({"ConditionExpression": "attribute_not_exists(#k)", "ExpressionAttributeNames": {"#k": "key"}}
+                     if last == 0 else
+                     {"ConditionExpression": "#v = :last", "ExpressionAttributeNames": {"#v": "version"},
+                      "ExpressionAttributeValues": {":last": {"N": str(last)}}})
+        guard_item = {"key": {"S": guard_key}, "version": {"N": str(version)}}
+        if facts is not None:
+            guard_item["facts"] = {"S": facts}
+        writes: list[dict[str, Any]] = [{"Put": {"TableName": self._table, "Item": guard_item, **condition}}]
+        for key, fields in sorted(deltas.items()):
+            names = sorted(fields)
+            writes.append({"Update": {
+                "TableName": self._table, "Key": {"key": {"S": key}},
+                "UpdateExpression": "ADD " + ", ".join(f"#f{i} :v{i}" for i in range(len(names))),
+                "ExpressionAttributeNames": {f"#f{i}": name for i, name in enumerate(names)},
+                "ExpressionAttributeValues": {f":v{i}": {"N": str(fields[name])} for i, name in enumerate(names)}}})
+        for key, document in sorted(puts.items()):
+            writes.append({"Put": {"TableName": self._table,
+                                   "Item": {"key": {"S": key}, "document": {"S": document}}}})
+        client = self._client()
+        try:
+            if len(writes) == 1:  # nothing to count: a conditional put of the guard alone
+                client.put_item(**writes[0]["Put"])
+            else:
+                client.transact_write_items(TransactItems=writes)
+        except (client.exceptions.TransactionCanceledException,
+                client.exceptions.ConditionalCheckFailedException) as exc:
+            reasons = getattr(exc, "response", {}).get("CancellationReasons", [{"Code": "ConditionalCheckFailed"}])
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                raise GuardMoved(guard_key) from None
+            raise
+
+    def read_many(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """BatchGetItem: one request per 100 keys (a ranking reads one item per region)."""
         keys, found = list(dict.fromkeys(keys)), {}
         for start in range(0, len(keys), 100):
             pending: dict[str, Any] = {self._table: {"Keys": [{"key": {"S": k}} for k in keys[start:start + 100]]}}
             while pending:
                 response = self._client().batch_get_item(RequestItems=pending)
                 for item in response["Responses"].get(self._table, []):
-                    found[item["key"]["S"]] = item
+                    found[item["key"]["S"]] = ({"document": item["document"]["S"]} if "document" in item else
+                                               {n: int(v["N"]) for n, v in item.items() if "N" in v})
                 pending = response.get("UnprocessedKeys") or {}
         return found
-
-    def counters_of(self, item: dict[str, Any] | None) -> dict[str, int] | None:
-        return self._counters(item) if item else None
-
-    @staticmethod
-    def indicators_of(item: dict[str, Any] | None) -> dict[str, Any] | None:
-        return json.loads(item["indicators"]["S"]) if item else None

@@ -19,9 +19,12 @@ from moto import mock_aws  # noqa: E402
 
 from chalicelib.auth import mint_token  # noqa: E402
 from chalicelib.bootstrap import build_services, use_services  # noqa: E402
+from chalicelib.local import moto_speedups  # noqa: E402
 from chalicelib.local.pump import StreamPump  # noqa: E402
 from chalicelib.settings import Settings  # noqa: E402
 from infra.tables import create_tables  # noqa: E402
+
+moto_speedups.install()
 
 # Monday 2 March 2026, 09:00 WIB: an ordinary working morning.
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)

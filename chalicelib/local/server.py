@@ -18,6 +18,7 @@ import boto3
 from chalicelib.auth import mint_token
 from chalicelib.bootstrap import Services, build_services, use_services
 from chalicelib.clock import system_now
+from chalicelib.local import moto_speedups
 from chalicelib.local.pump import StreamPump
 from chalicelib.operations import restore, verify_log
 from projections.archive import FileArchive, read_archive
@@ -72,6 +73,7 @@ def start(state: LocalState, host: str = "127.0.0.1", port: int = 8000) -> Local
     import app as app_module
 
     fake_aws_credentials()
+    moto_speedups.install()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()

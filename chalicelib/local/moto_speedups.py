@@ -1,0 +1,55 @@
+"""One fix to moto (local runtime, tests and benchmarks only; never imported by the Lambda code).
+
+moto 5.2.5's transact_write_items deep-copies a table for *every item* of a transaction, as a rollback
+snapshot. A 13-item statistics transaction copied the stats table 13 times, so local projection slowed
+down with the square of the data. This keeps moto's exact semantics — one snapshot per table, restored
+on failure — but takes each snapshot once per transaction.
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import threading
+from typing import Any
+
+_local = threading.local()
+_installed = False
+
+
+class _SnapshotOncePerTransaction:
+    """Stands in for the `copy` module inside moto.dynamodb.models."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        from moto.dynamodb.models.table import Table
+
+        snapshots = getattr(_local, "snapshots", None)
+        if snapshots is None or not isinstance(value, Table):
+            return copy.deepcopy(value, memo)
+        if id(value) not in snapshots:
+            snapshots[id(value)] = copy.deepcopy(value)
+        return snapshots[id(value)]
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    import moto.dynamodb.models as models
+
+    original = models.DynamoDBBackend.transact_write_items
+
+    @functools.wraps(original)
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        _local.snapshots = {}
+        try:
+            return original(self, transact_items)
+        finally:
+            _local.snapshots = None
+
+    models.copy = _SnapshotOncePerTransaction()
+    models.DynamoDBBackend.transact_write_items = transact_write_items
+    _installed = True
