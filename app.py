@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Chalice
+from chalice import Chalice, Rate
 
 from chalicelib.http.endpoint import api
 import chalicelib.http.list_routes  # noqa: F401  (each module registers its routes on the blueprint)
 import chalicelib.http.routes  # noqa: F401
 import chalicelib.http.stats_routes  # noqa: F401
-from chalicelib.lambdas import project_stream_batch
+from chalicelib.lambdas import project_stream_batch, sweep_deadlines_at
 
 # configure_logs=False: Chalice's own handler would print every Powertools log line twice.
 app = Chalice(app_name="lapor", configure_logs=False)
@@ -20,3 +20,9 @@ app.register_blueprint(api)
 def project_events(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Fed by the events table's stream (mapping in infra/: TRIM_HORIZON, ReportBatchItemFailures)."""
     return project_stream_batch(event, context)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="sweep_deadlines")
+def sweep_deadlines(event: Any) -> dict[str, Any]:
+    """Hourly: reminders, escalations, reprimands and automatic closures that deadlines oblige."""
+    return sweep_deadlines_at(event.time)

@@ -18,7 +18,8 @@ from chalicelib.settings import Settings, get_settings
 from chalicelib.store.base import EventStore
 from chalicelib.store.dynamodb import DynamoDBEventStore
 from chalicelib.working_days import WorkingDayCalendar, default_calendar
-from infra.tables import REPORT_VIEWS, STATS
+from infra.tables import DEADLINES, REPORT_VIEWS, STATS
+from projections.deadline_index import DeadlineIndex
 from projections.report_view import ReportViews
 from projections.runner import ReadModel
 from projections.statistics import CounterStore, DynamoDBCounters, Statistics
@@ -40,32 +41,40 @@ class Services:
     _read_models: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _read_model(self, logical: str, make: Callable[[str], Any]) -> Any:
+    def read_model_in(self, logical: str, table_name: str) -> Any:
+        """A read model object over one table generation (the live one, or one being rebuilt)."""
+        if logical == REPORT_VIEWS:
+            return ReportViews(table_name, host=self.settings.dynamodb_endpoint, region=self.settings.region,
+                               client=self.dynamodb)
+        if logical == STATS:
+            counters = self.counters(table_name) if self.counters else DynamoDBCounters(table_name, self.dynamodb)
+            return Statistics(counters, reference=self.reference, calendar=self.calendar)
+        if logical == DEADLINES:
+            return DeadlineIndex(table_name, client=self.dynamodb, reference=self.reference, calendar=self.calendar)
+        raise KeyError(logical)
+
+    def _live(self, logical: str) -> Any:
         name = self.generations.table_name(logical)
         with self._lock:
             if name not in self._read_models:
-                self._read_models[name] = make(name)
+                self._read_models[name] = self.read_model_in(logical, name)
             return self._read_models[name]
 
     @property
     def views(self) -> ReportViews:
-        return self._read_model(REPORT_VIEWS, self.report_views_in)
+        return self._live(REPORT_VIEWS)
 
     @property
     def stats(self) -> Statistics:
-        return self._read_model(STATS, self.statistics_in)
+        return self._live(STATS)
 
-    def report_views_in(self, table_name: str) -> ReportViews:
-        return ReportViews(table_name, host=self.settings.dynamodb_endpoint, region=self.settings.region,
-                           client=self.dynamodb)
-
-    def statistics_in(self, table_name: str) -> Statistics:
-        counters = self.counters(table_name) if self.counters else DynamoDBCounters(table_name, self.dynamodb)
-        return Statistics(counters, reference=self.reference, calendar=self.calendar)
+    @property
+    def deadlines(self) -> DeadlineIndex:
+        return self._live(DEADLINES)
 
     def read_models(self) -> list[ReadModel]:
         """Everything the one stream consumer feeds."""
-        return [self.views, self.stats, LogBounds(self.generations), *self.extra_read_models]
+        return [self.views, self.stats, self.deadlines, LogBounds(self.generations), *self.extra_read_models]
 
 
 def build_services(settings: Settings, *, store: EventStore | None = None,

@@ -157,6 +157,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    import json
+
+    from chalicelib.sweep import sweep
+
+    now = _instant(args.now, "--now") if args.now else system_now()
+    result = sweep(_running(args), now)
+    print(json.dumps(result.to_dict(), indent=2))
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -193,7 +204,7 @@ def parser() -> argparse.ArgumentParser:
     token.set_defaults(run=cmd_token)
 
     rebuild = commands.add_parser("rebuild", help="rebuild a read model from the whole log and switch to it")
-    rebuild.add_argument("projection", choices=("report_views", "stats", "all"))
+    rebuild.add_argument("projection", choices=("report_views", "stats", "deadlines", "all"))
     rebuild.set_defaults(run=cmd_rebuild)
 
     replay = commands.add_parser("replay", help="print a report's state as of an instant")
@@ -204,6 +215,10 @@ def parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="check every report's hash chain (or an export's, offline)")
     verify.add_argument("--archive", help="a JSON-lines archive or export to verify offline")
     verify.set_defaults(run=cmd_verify)
+
+    sweep = commands.add_parser("sweep", help="record the reminders, escalations and closures deadlines oblige")
+    sweep.add_argument("--now", help="act as of this ISO-8601 instant with offset (default: the clock)")
+    sweep.set_defaults(run=cmd_sweep)
 
     export = commands.add_parser("export", help="write the events of a date range for auditors (JSON lines)")
     export.add_argument("--from", dest="from_day", required=True, help="first UTC day, YYYY-MM-DD")

@@ -13,3 +13,11 @@ def projector() -> Projector:
 
 def project_stream_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return projector().handle_batch(event, context)
+
+
+def sweep_deadlines_at(event_time: str) -> dict[str, Any]:
+    """The scheduled sweep, as of the instant EventBridge says it fired (time is passed in, not read here)."""
+    from chalicelib.clock import parse_instant
+    from chalicelib.sweep import sweep
+
+    return sweep(get_services(), parse_instant(event_time)).to_dict()

@@ -126,7 +126,7 @@ def rebuild(services: Any, logical: str, *, today: date,
         client.delete_table(TableName=name)
         client.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
     create_table(client, logical, name)
-    target = services.report_views_in(name) if logical == "report_views" else services.statistics_in(name)
+    target = services.read_model_in(logical, name)
     first = services.generations.first_day() or today.isoformat()
     last = (today + timedelta(days=1)).isoformat()  # events are bucketed by UTC day; local "today" may be ahead
     days = days_between(min(first, today.isoformat()), last)

@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-EVENTS, IDEMPOTENCY, PERSONAL_DATA, REPORT_VIEWS, STATS, CONTROL = (
-    "events", "idempotency", "personal_data", "report_views", "stats", "control")
+EVENTS, IDEMPOTENCY, PERSONAL_DATA, REPORT_VIEWS, STATS, CONTROL, DEADLINES = (
+    "events", "idempotency", "personal_data", "report_views", "stats", "control", "deadlines")
 # Read models that `lapor rebuild` can rebuild into a fresh table generation and switch to.
-REBUILDABLE = (REPORT_VIEWS, STATS)
+REBUILDABLE = (REPORT_VIEWS, STATS, DEADLINES)
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,13 @@ QUEUE_INDEXES = {
     "queue-unit": "q_unit", "queue-unit-bucket": "q_unit_b",
     "queue-ombudsman": "q_omb",
 }
-# Public list index -> hash attribute; all sort newest first by `p_at`.
+# Public list index -> hash attribute; all sort newest first by `p_at`. The reprimand list (reports 60
+# days without a response, for supervisors) sorts the same way.
 PUBLIC_INDEXES = {
     "public-all": "p_all", "public-province": "p_prov", "public-region": "p_region",
     "public-institution": "p_inst", "public-category": "p_cat",
+    "reprimand-all": "r_all", "reprimand-province": "r_prov", "reprimand-region": "r_region",
+    "reprimand-institution": "r_inst",
 }
 SUMMARY_ATTRIBUTES = ("summary",)
 
@@ -87,6 +90,11 @@ TABLES: dict[str, TableSpec] = {
         + (("q_due", "S"), ("p_at", "S"))),
     # Statistics counters per (scope, period), and per report the guard and what it currently contributes.
     STATS: TableSpec(STATS, "StatsTable", keys=(("key", "S", "HASH"),)),
+    # The due-date index: per report, its state and when the sweep must next look at it. Only reports
+    # with something pending carry `due_q`, so the sweep's Query reads what is due and nothing else.
+    DEADLINES: TableSpec(DEADLINES, "DeadlinesTable", keys=(("report_id", "S", "HASH"),),
+                         indexes=(_gsi("by-next-action", "due_q", "next_action"),),
+                         index_attributes=(("due_q", "S"), ("next_action", "S"))),
     # Which generation of each read model is live, and the first day of the log.
     CONTROL: TableSpec(CONTROL, "ControlTable", keys=(("key", "S", "HASH"),)),
 }

@@ -141,7 +141,8 @@ def summary(view: dict[str, Any]) -> dict[str, Any]:
     """What a queue or list row shows: enough to pick a report, nothing about who reported it."""
     return {key: view.get(key) for key in (
         "report_id", "title", "status", "bucket", "report_type", "category_id", "region_code", "institution_id",
-        "unit_id", "channel", "submitted_at", "anonymous", "confidential", "escalated_to_ombudsman")} | {
+        "unit_id", "channel", "submitted_at", "anonymous", "confidential", "escalated_to_ombudsman",
+        "neglected")} | {
         "handling_bucket": HANDLING_BUCKETS.get(view["status"]), "next_due": next_due(view)}
 
 
@@ -151,7 +152,7 @@ def index_keys(view: dict[str, Any]) -> dict[str, str | None]:
     bucket = HANDLING_BUCKETS.get(status)
     keys: dict[str, str | None] = {name: None for name in (
         "q_nat", "q_nat_b", "q_inst", "q_inst_b", "q_unit", "q_unit_b", "q_omb",
-        "p_all", "p_prov", "p_region", "p_inst", "p_cat")}
+        "p_all", "p_prov", "p_region", "p_inst", "p_cat", "r_all", "r_prov", "r_region", "r_inst")}
     keys["q_due"] = f"{next_due(view) or NO_DUE}#{report_id}"
     keys["p_at"] = f"{view['submitted_at']}#{report_id}"
     if bucket is None:  # archived: in no queue and not public
@@ -165,8 +166,11 @@ def index_keys(view: dict[str, Any]) -> dict[str, str | None]:
     if view["unit_id"]:
         unit = f"{view['institution_id']}/{view['unit_id']}"
         keys.update(q_unit=unit, q_unit_b=f"{unit}#{bucket}")
-    if view["escalated_to_ombudsman"]:
-        keys["q_omb"] = "ombudsman"
+    if view["escalated_to_ombudsman"] or view["neglected"]:
+        keys["q_omb"] = "ombudsman"  # escalated by the reporter, or neglected for 60 days
+    if view["neglected"] and status != "closed":
+        keys.update(r_all="reprimand", r_prov=view["region_code"].split(".")[0], r_region=view["region_code"],
+                    r_inst=view["institution_id"])
     if status not in ("submitted", "on_hold") and not view["confidential"]:
         keys.update(p_all="public", p_prov=view["region_code"].split(".")[0], p_region=view["region_code"],
                     p_inst=view["institution_id"], p_cat=view["category_id"])
@@ -195,6 +199,10 @@ class ReportViewItem(Model):
     p_region = UnicodeAttribute(null=True)
     p_inst = UnicodeAttribute(null=True)
     p_cat = UnicodeAttribute(null=True)
+    r_all = UnicodeAttribute(null=True)
+    r_prov = UnicodeAttribute(null=True)
+    r_region = UnicodeAttribute(null=True)
+    r_inst = UnicodeAttribute(null=True)
 
 
 @dataclass(frozen=True)
@@ -249,7 +257,7 @@ class ReportViews:
              before: str | None = None, start_key: dict[str, Any] | None = None) -> Page:
         """One page of one sparse index: one Query, whatever the size of the system."""
         hash_attribute = INDEX_HASH_KEYS[index]
-        range_attribute = "p_at" if index in PUBLIC_INDEXES else "q_due"
+        range_attribute = "p_at" if index in PUBLIC_INDEXES else "q_due"  # public and reprimand lists: newest first
         condition, values = "#h = :h", {":h": {"S": hash_value}}
         if before is not None:
             condition += " AND #r < :r"

@@ -75,6 +75,7 @@ class ReportState:
     reminders: frozenset[tuple[str, int, str]] = frozenset()
     escalations: frozenset[tuple[str, int, str]] = frozenset()
     neglected: bool = False
+    held_at: str | None = None
 
     @property
     def exposure(self) -> Exposure:
@@ -98,6 +99,18 @@ def replay(report_id: str, history: Iterable[StoredEvent]) -> ReportState:
     return state
 
 
+def state_to_json(state: ReportState) -> dict:
+    raw = dataclasses.asdict(state)
+    for name in ("reminders", "escalations"):
+        raw[name] = sorted(list(key) for key in raw[name])
+    return raw
+
+
+def state_from_json(raw: dict) -> ReportState:
+    keyed = {name: frozenset(tuple(key) for key in raw[name]) for name in ("reminders", "escalations")}
+    return ReportState(**(raw | keyed))
+
+
 def _first_response(state: ReportState, at: str) -> str:
     return state.first_response_at or at
 
@@ -108,7 +121,7 @@ _EVOLVERS: dict[type, Callable[[ReportState, DomainEvent, str], dict]] = {
         region_code=ev.region_code, addressed_institution_id=ev.addressed_institution_id,
         anonymous=ev.anonymous, confidential=ev.confidential, access_token_hash=ev.access_token_hash,
         submitted_at=at, verification_due=ev.verification_due),
-    e.ReportPutOnHold: lambda s, ev, at: dict(status="on_hold"),
+    e.ReportPutOnHold: lambda s, ev, at: dict(status="on_hold", held_at=at),
     e.ReportClarified: lambda s, ev, at: dict(status="submitted", verification_due=ev.verification_due),
     e.ReportVerified: lambda s, ev, at: dict(
         status="disposed", institution_id=ev.institution_id, title=ev.title, category_id=ev.category_id,

@@ -93,3 +93,36 @@ def list_public_reports(call: Call) -> dict[str, Any]:
     result = _page(call, index, key, newest_first=True, before=None)
     result["reports"] = [{k: row.get(k) for k in _PUBLIC_FIELDS} for row in result["reports"]]
     return result
+
+
+@endpoint("GET", "/reprimands", "listReprimands",
+          "Reports gone 60 days without a response (teguran), newest first; ?region= (province or kab/kota) or "
+          "?institution=", audience="supervisor (within its province), ombudsman, admin_nasional",
+          query=("region", "institution", "limit", "cursor"))
+def list_reprimands(call: Call) -> dict[str, Any]:
+    p = call.principal
+    if p.role not in ("supervisor", "ombudsman", "admin_nasional"):
+        raise Forbidden("the reprimand list is for supervisors, the Ombudsman and the national admin",
+                        "daftar teguran hanya untuk supervisor, Ombudsman dan admin nasional")
+    reference = call.services.reference
+    region_code, institution_id = call.query.get("region"), call.query.get("institution")
+    if region_code and institution_id:
+        raise ValidationFailed("filter by region or by institution, not both", "saring dengan wilayah atau instansi")
+    if p.role == "supervisor" and p.region_code:  # a provincial supervisor sees its province only
+        region_code = region_code or p.region_code
+        institution = reference.institution(institution_id) if institution_id else None
+        within = (region_code.split(".")[0] == p.region_code if not institution_id
+                  else institution is not None and (institution.region_code or "").split(".")[0] == p.region_code)
+        if not within:
+            raise Forbidden("outside the supervisor's province", "di luar provinsi supervisor")
+    index, key = "reprimand-all", "reprimand"
+    if region_code:
+        region = reference.region(region_code)
+        if region is None:
+            raise UnknownReference("region", region_code)
+        index, key = ("reprimand-province" if region.level == "province" else "reprimand-region"), region.code
+    elif institution_id:
+        if reference.institution(institution_id) is None:
+            raise UnknownReference("institution", institution_id)
+        index, key = "reprimand-institution", institution_id
+    return _page(call, index, key, newest_first=True, before=None)

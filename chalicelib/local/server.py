@@ -17,7 +17,7 @@ import boto3
 
 from chalicelib.auth import mint_token
 from chalicelib.bootstrap import Services, build_services, use_services
-from chalicelib.clock import system_now
+from chalicelib.clock import iso, system_now
 from chalicelib.local import moto_speedups
 from chalicelib.local.pump import StreamPump
 from chalicelib.operations import restore, verify_log
@@ -100,6 +100,13 @@ def start(state: LocalState, host: str = "127.0.0.1", port: int = 8000) -> Local
         pump_thread.start()
         system_stoppers += [lambda: (stop_pump.set(), pump_thread.join(timeout=5))]
 
+        sweep_seconds = float(os.environ.get("LAPOR_SWEEP_SECONDS", "3600"))
+        stop_scheduler = threading.Event()
+        scheduler = threading.Thread(target=_run_schedule, args=(app_module, stop_scheduler, sweep_seconds),
+                                     name="scheduler", daemon=True)
+        scheduler.start()
+        system_stoppers += [lambda: (stop_scheduler.set(), scheduler.join(timeout=5))]
+
         config = Config.create(chalice_stage="local", app_name="lapor", lambda_timeout=30, lambda_memory_size=512)
         http = create_local_server(app_module.app, config, host, port)
         http_thread = threading.Thread(target=http.server.serve_forever, name="http", daemon=True)
@@ -116,6 +123,18 @@ def start(state: LocalState, host: str = "127.0.0.1", port: int = 8000) -> Local
     system_stoppers.insert(1, state.clear_runtime)
     return LocalSystem(services=services, api_url=api_url, dynamodb_url=dynamodb_url, restored=restored,
                        _stoppers=system_stoppers)
+
+
+def _run_schedule(app_module: Any, stop: threading.Event, every_seconds: float) -> None:
+    """EventBridge's part: invoke the same scheduled function Lambda would, with a real-shaped event."""
+    while not stop.wait(every_seconds):
+        event = {"version": "0", "id": "local", "detail-type": "Scheduled Event", "source": "aws.events",
+                 "account": "000000000000", "time": iso(system_now()), "region": REGION,
+                 "resources": ["arn:aws:events:local:000000000000:rule/sweep_deadlines"], "detail": {}}
+        try:
+            app_module.sweep_deadlines(event, None)
+        except Exception:  # noqa: BLE001 — the next tick tries again
+            logger.exception("scheduled sweep failed")
 
 
 def _restore_archive(state: LocalState, services: Services) -> tuple[int, int]:

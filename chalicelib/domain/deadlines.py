@@ -1,0 +1,142 @@
+"""What a passed deadline obliges the system to record (DOMAIN §7), decided purely from a report's state.
+
+For each running clock: at the deadline a reminder to whoever is responsible (level 1); two working days
+later an escalation to the next level up (unit → institution admin → national admin), and two more
+working days later the next. 60 days without any response put the report on the supervisors' reprimand
+list. A reply window that passes closes the report (`no_reply`); a hold unanswered for 10 working days
+archives it (`no_reply`). Every action is keyed by (clock, level, due instant) in the report's own events,
+so deciding again — a second sweep, a concurrent one — finds nothing left to do.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from chalicelib.clock import iso, parse_instant
+from chalicelib.domain.report import Context, NATIONAL_ZONE, ReportState
+from events import report as e
+from events.base import DomainEvent
+
+ESCALATION_STEP_DAYS = 2
+HOLD_DAYS = 10
+NEGLECT_DAYS = 60  # calendar days without a response (the reprimand rule of the sources)
+HANDLING = ("disposed", "assigned", "returned", "in_progress")
+
+
+@dataclass(frozen=True)
+class Level:
+    """Who hears about a missed deadline at one level."""
+
+    role: str
+    institution_id: str | None = None
+    unit_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Clock:
+    name: str  # verification | follow_up | resolution
+    due: str
+    chain: tuple[Level, ...]  # level 1 is reminded; each next level is escalated to
+
+
+def _handling_chain(state: ReportState) -> tuple[Level, ...]:
+    chain = []
+    if state.unit_id:
+        chain.append(Level("admin_penghubung", state.institution_id, state.unit_id))
+    chain.append(Level("admin_instansi", state.institution_id))
+    chain.append(Level("admin_nasional"))
+    return tuple(chain)
+
+
+def running_clocks(state: ReportState) -> list[Clock]:
+    """The institution's clocks that are running now (the reporter's reply window is not one of them)."""
+    clocks = []
+    if state.status == "submitted" and state.verification_due:
+        chain = ((Level("admin_instansi", state.addressed_institution_id), Level("admin_nasional"))
+                 if state.addressed_institution_id else (Level("admin_nasional"),))
+        clocks.append(Clock("verification", state.verification_due, chain))
+    if state.status in HANDLING:
+        if state.status == "returned":  # back with the national admin for re-disposition
+            chain: tuple[Level, ...] = (Level("admin_nasional"),)
+        else:
+            chain = _handling_chain(state)
+        if state.awaiting_follow_up and state.follow_up_due:
+            clocks.append(Clock("follow_up", state.follow_up_due, chain))
+        if state.resolution_due:
+            clocks.append(Clock("resolution", state.resolution_due, chain))
+    return clocks
+
+
+def _zone(state: ReportState, ctx: Context) -> str:
+    institution_id = state.institution_id or state.addressed_institution_id
+    institution = ctx.reference.institution(institution_id) if institution_id else None
+    return institution.timezone if institution else NATIONAL_ZONE
+
+
+def level_fires_at(clock: Clock, level: int, state: ReportState, ctx: Context) -> datetime:
+    """Level 1 at the deadline; level n two working days after level n-1, at the same close of office."""
+    due = parse_instant(clock.due)
+    if level == 1:
+        return due
+    return ctx.calendar.deadline(due, ESCALATION_STEP_DAYS * (level - 1), _zone(state, ctx))
+
+
+def _neglect_at(state: ReportState) -> datetime | None:
+    if state.submitted_at is None or state.first_response_at is not None or state.neglected:
+        return None
+    if state.status in ("closed", "archived", "on_hold", "answered"):
+        return None
+    return parse_instant(state.submitted_at) + timedelta(days=NEGLECT_DAYS)
+
+
+def _hold_expires_at(state: ReportState, ctx: Context) -> datetime | None:
+    if state.status != "on_hold" or state.held_at is None:
+        return None
+    return ctx.calendar.deadline(parse_instant(state.held_at), HOLD_DAYS, _zone(state, ctx))
+
+
+def pending_actions(state: ReportState, ctx: Context) -> list[tuple[datetime, DomainEvent]]:
+    """Every action not yet recorded, with the instant it becomes due (some may be in the future)."""
+    actions: list[tuple[datetime, DomainEvent]] = []
+    for clock in running_clocks(state):
+        for level, who in enumerate(clock.chain, start=1):
+            if level == 1:
+                if (clock.name, 1, clock.due) not in state.reminders:
+                    actions.append((level_fires_at(clock, 1, state, ctx), e.ReminderSent(
+                        clock=clock.name, level=1, due_at=clock.due, recipient_role=who.role,
+                        recipient_institution_id=who.institution_id, recipient_unit_id=who.unit_id)))
+            elif (clock.name, level, clock.due) not in state.escalations:
+                actions.append((level_fires_at(clock, level, state, ctx), e.DeadlineEscalated(
+                    clock=clock.name, level=level, due_at=clock.due, to_role=who.role,
+                    to_institution_id=who.institution_id)))
+    neglect_at = _neglect_at(state)
+    if neglect_at is not None:
+        actions.append((neglect_at, e.ReportNeglected(days_without_response=NEGLECT_DAYS,
+                                                      institution_id=state.institution_id,
+                                                      region_code=state.region_code)))
+    if state.status == "answered" and state.reply_due:
+        actions.append((parse_instant(state.reply_due), e.ReportClosed(reason="no_reply")))
+    hold_expires = _hold_expires_at(state, ctx)
+    if hold_expires is not None:
+        actions.append((hold_expires, e.ReportArchived(reason="no_reply", duplicate_of=None,
+                                                       note=f"no clarification within {HOLD_DAYS} working days")))
+    return actions
+
+
+def decide_due(state: ReportState, ctx: Context) -> list[DomainEvent]:
+    """The actions due at ctx.now, in the order they fell due. A closure or archive ends the list:
+    nothing is reminded about a report that has just been closed."""
+    due = sorted((at, index, event) for index, (at, event) in enumerate(pending_actions(state, ctx))
+                 if at <= ctx.now)
+    decided: list[DomainEvent] = []
+    for _, _, event in due:
+        decided.append(event)
+        if isinstance(event, (e.ReportClosed, e.ReportArchived)):
+            break
+    return decided
+
+
+def next_action_at(state: ReportState, ctx: Context) -> str | None:
+    """When the sweep must next look at this report; None when no clock runs (the due-date index key)."""
+    times = [at for at, _ in pending_actions(state, ctx)]
+    return iso(min(times)) if times else None

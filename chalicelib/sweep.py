@@ -1,0 +1,61 @@
+"""The deadline sweep: for every report the due-date index says is due, record what the deadlines oblige.
+
+Runs hourly as a Chalice scheduled function, and by hand as `lapor sweep [--now]`. It issues no command a
+person could not see: each reminder, escalation, reprimand and automatic closure is an event from the
+`system` actor. Two sweeps at once are safe: each appends conditionally on the version it read; the loser
+reloads, decides again from the winner's events and finds nothing left to record.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from chalicelib.clock import iso
+from chalicelib.domain.deadlines import decide_due
+from chalicelib.domain.report import Context, replay
+from chalicelib.errors import ConcurrencyConflict
+from chalicelib.store.base import Append, chain_events
+from events.base import SYSTEM
+
+logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+
+
+@dataclass
+class SweepResult:
+    now: str
+    due_reports: int = 0
+    recorded: dict[str, int] = field(default_factory=dict)
+    conflicts: int = 0
+
+    def to_dict(self) -> dict:
+        return {"now": self.now, "due_reports": self.due_reports, "recorded": self.recorded,
+                "conflicts": self.conflicts}
+
+
+def sweep(services, now: datetime) -> SweepResult:
+    result = SweepResult(now=iso(now))
+    ctx = Context(now=now, calendar=services.calendar, reference=services.reference)
+    correlation_id = f"sweep-{uuid.uuid4()}"
+    for report_id in services.deadlines.due(iso(now)):
+        result.due_reports += 1
+        for _ in range(MAX_ATTEMPTS):
+            history = services.store.load(report_id)
+            new_events = decide_due(replay(report_id, history), ctx)
+            if not new_events:
+                break
+            stored = chain_events(report_id, history[-1], new_events, actor=SYSTEM, channel="system", now=now,
+                                  correlation_id=correlation_id, causation_id=None)
+            try:
+                services.store.append(Append(report_id, len(history), stored))
+            except ConcurrencyConflict:
+                result.conflicts += 1  # someone acted on the report meanwhile: decide again on fresh state
+                continue
+            for event in stored:
+                result.recorded[event.type] = result.recorded.get(event.type, 0) + 1
+            break
+        else:
+            logger.error("sweep gave up on %s after %d conflicts", report_id, MAX_ATTEMPTS)
+    return result
