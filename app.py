@@ -9,7 +9,8 @@ from chalicelib.http.endpoint import api
 import chalicelib.http.list_routes  # noqa: F401  (each module registers its routes on the blueprint)
 import chalicelib.http.routes  # noqa: F401
 import chalicelib.http.stats_routes  # noqa: F401
-from chalicelib.lambdas import project_stream_batch, sweep_deadlines_at
+import chalicelib.http.dev_routes  # noqa: F401
+from chalicelib.lambdas import project_stream_batch, send_notifications_at, sweep_deadlines_at
 
 # configure_logs=False: Chalice's own handler would print every Powertools log line twice.
 app = Chalice(app_name="lapor", configure_logs=False)
@@ -26,3 +27,9 @@ def project_events(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def sweep_deadlines(event: Any) -> dict[str, Any]:
     """Hourly: reminders, escalations, reprimands and automatic closures that deadlines oblige."""
     return sweep_deadlines_at(event.time)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="send_notifications")
+def send_notifications(event: Any) -> dict[str, Any]:
+    """Every minute: deliver due outbox messages (SMS via SNS, e-mail via SES, staff via an SNS topic)."""
+    return send_notifications_at(event.time)

@@ -18,8 +18,10 @@ from chalicelib.settings import Settings, get_settings
 from chalicelib.store.base import EventStore
 from chalicelib.store.dynamodb import DynamoDBEventStore
 from chalicelib.working_days import WorkingDayCalendar, default_calendar
-from infra.tables import DEADLINES, REPORT_VIEWS, STATS
+from infra.tables import DEADLINES, OUTBOX, REPORT_VIEWS, STATS, physical_name
+from chalicelib.notifications import AwsGateway
 from projections.deadline_index import DeadlineIndex
+from projections.outbox import Outbox
 from projections.report_view import ReportViews
 from projections.runner import ReadModel
 from projections.statistics import CounterStore, DynamoDBCounters, Statistics
@@ -38,6 +40,7 @@ class Services:
     generations: Generations
     extra_read_models: list[ReadModel] = field(default_factory=list)  # the archive
     counters: Callable[[str], CounterStore] | None = None  # statistics storage by table name (default DynamoDB)
+    gateway: Any = None  # where notifications go; built from settings on first use (local: a file)
     _read_models: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -72,9 +75,28 @@ class Services:
     def deadlines(self) -> DeadlineIndex:
         return self._live(DEADLINES)
 
+    @property
+    def outbox(self) -> Outbox:
+        with self._lock:
+            if "outbox" not in self._read_models:
+                self._read_models["outbox"] = Outbox(physical_name(self.settings.table_prefix, OUTBOX),
+                                                     client=self.dynamodb, reference=self.reference)
+            return self._read_models["outbox"]
+
+    def notification_gateway(self) -> Any:
+        if self.gateway is None:
+            settings = self.settings
+            if not (settings.email_from and settings.staff_topic_arn):
+                raise RuntimeError("set LAPOR_EMAIL_FROM and LAPOR_STAFF_TOPIC_ARN to send notifications")
+            self.gateway = AwsGateway(sns=boto3.client("sns", region_name=settings.region),
+                                      ses=boto3.client("ses", region_name=settings.region),
+                                      email_from=settings.email_from, staff_topic_arn=settings.staff_topic_arn)
+        return self.gateway
+
     def read_models(self) -> list[ReadModel]:
         """Everything the one stream consumer feeds."""
-        return [self.views, self.stats, self.deadlines, LogBounds(self.generations), *self.extra_read_models]
+        return [self.views, self.stats, self.deadlines, self.outbox, LogBounds(self.generations),
+                *self.extra_read_models]
 
 
 def build_services(settings: Settings, *, store: EventStore | None = None,

@@ -53,14 +53,16 @@ def fingerprint(operation: str, body: Any) -> str:
     return hashlib.sha256(canonical_json([operation, body]).encode("utf-8")).hexdigest()
 
 
-def _scoped_key(principal: Principal, key: str) -> str:
-    """Keys are per caller, so two callers choosing the same key never see each other's results."""
+def _scoped_key(principal: Principal, key: str, request_fingerprint: str) -> str:
+    """Keys are per caller, so two callers choosing the same key never see each other's results. Anonymous
+    submitters have no identity to scope by: their key is scoped by what they sent, so only a retry of the
+    very same request matches."""
     if principal.is_staff:
         scope = f"staff:{principal.user_id}"
     elif principal.report_token_hash:
         scope = f"reporter:{principal.report_token_hash[:16]}"
     else:
-        scope = "public"
+        scope = f"public:{request_fingerprint[:32]}"
     return f"{scope}|{key}"
 
 
@@ -83,14 +85,14 @@ class CommandHandler:
                 response: dict[str, Any]) -> IdempotencyRecord | None:
         if request.idempotency_key is None:
             return None
-        return IdempotencyRecord(key=_scoped_key(principal, request.idempotency_key), fingerprint=request.fingerprint,
+        return IdempotencyRecord(key=_scoped_key(principal, request.idempotency_key, request.fingerprint), fingerprint=request.fingerprint,
                                  stream_id=stream_id, response=response, created_at=iso(request.now),
                                  expires_at=int((request.now + IDEMPOTENCY_TTL).timestamp()))
 
     def _earlier_result(self, principal: Principal, request: Request) -> dict[str, Any] | None:
         if request.idempotency_key is None:
             return None
-        record = self._store.get_idempotency(_scoped_key(principal, request.idempotency_key))
+        record = self._store.get_idempotency(_scoped_key(principal, request.idempotency_key, request.fingerprint))
         if record is None:
             return None
         if record.fingerprint != request.fingerprint:

@@ -21,3 +21,13 @@ def sweep_deadlines_at(event_time: str) -> dict[str, Any]:
     from chalicelib.sweep import sweep
 
     return sweep(get_services(), parse_instant(event_time)).to_dict()
+
+
+def send_notifications_at(event_time: str) -> dict[str, Any]:
+    """The scheduled sender, as of the instant EventBridge says it fired."""
+    from chalicelib.clock import parse_instant
+    from chalicelib.notifications import send_due
+
+    services = get_services()
+    return send_due(services.outbox, services.store, services.notification_gateway(),
+                    parse_instant(event_time)).to_dict()

@@ -24,6 +24,8 @@ class Settings:
     jwks_url: str | None = None  # RS256 staff tokens from Cognito or another IdP (AWS)
     token_secret: str = ""  # HMAC key deriving reporters' access tokens
     table_names: Mapping[str, str] = field(default_factory=dict)
+    email_from: str | None = None  # SES sender for reporters' e-mail
+    staff_topic_arn: str | None = None  # SNS topic staff subscribe to (filtered by role/scope attributes)
 
     def __post_init__(self) -> None:
         if not self.table_names:
@@ -45,6 +47,8 @@ class Settings:
             jwt_issuer=environ.get("LAPOR_JWT_ISSUER", "lapor-local"),
             jwks_url=environ.get("LAPOR_JWKS_URL") or None,
             token_secret=environ.get("LAPOR_TOKEN_SECRET", ""),
+            email_from=environ.get("LAPOR_EMAIL_FROM") or None,
+            staff_topic_arn=environ.get("LAPOR_STAFF_TOPIC_ARN") or None,
         )
 
 

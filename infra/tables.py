@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-EVENTS, IDEMPOTENCY, PERSONAL_DATA, REPORT_VIEWS, STATS, CONTROL, DEADLINES = (
-    "events", "idempotency", "personal_data", "report_views", "stats", "control", "deadlines")
+EVENTS, IDEMPOTENCY, PERSONAL_DATA, REPORT_VIEWS, STATS, CONTROL, DEADLINES, OUTBOX = (
+    "events", "idempotency", "personal_data", "report_views", "stats", "control", "deadlines", "outbox")
 # Read models that `lapor rebuild` can rebuild into a fresh table generation and switch to.
 REBUILDABLE = (REPORT_VIEWS, STATS, DEADLINES)
 
@@ -95,6 +95,12 @@ TABLES: dict[str, TableSpec] = {
     DEADLINES: TableSpec(DEADLINES, "DeadlinesTable", keys=(("report_id", "S", "HASH"),),
                          indexes=(_gsi("by-next-action", "due_q", "next_action"),),
                          index_attributes=(("due_q", "S"), ("next_action", "S"))),
+    # Notifications to send: one item per (event, recipient). `state_q` is "pending" or "dead" (sparse:
+    # sent messages leave the index); `all_q` lists every message newest first for the local /dev/outbox.
+    OUTBOX: TableSpec(OUTBOX, "OutboxTable", keys=(("message_id", "S", "HASH"),),
+                      indexes=(_gsi("by-state", "state_q", "next_attempt"), _gsi("by-time", "all_q", "created")),
+                      index_attributes=(("state_q", "S"), ("next_attempt", "S"), ("all_q", "S"),
+                                        ("created", "S"))),
     # Which generation of each read model is live, and the first day of the log.
     CONTROL: TableSpec(CONTROL, "ControlTable", keys=(("key", "S", "HASH"),)),
 }

@@ -83,6 +83,11 @@ def fold(facts: ReportFacts | None, stored: StoredEvent, reference: ReferenceDat
     return facts
 
 
+def _facts_from_json(text: str) -> ReportFacts:
+    raw = json.loads(text)
+    return ReportFacts(**(raw | {"overdue_clocks": tuple(raw["overdue_clocks"])}))
+
+
 def periods(facts: ReportFacts, calendar: WorkingDayCalendar) -> list[str]:
     """The month, quarter and year of the submission date, in the report's local time."""
     day = calendar.local_date(parse_instant(facts.submitted_at), facts.zone)
@@ -185,7 +190,7 @@ class Statistics:
                 "has_renaksi": event.has_renaksi, "follow_up_quality": event.follow_up_quality,
                 "recorded_at": stored.occurred_at, "recorded_by": stored.actor.to_dict()})
         else:
-            old = ReportFacts(**json.loads(guard[1])) if guard and guard[1] else None
+            old = _facts_from_json(guard[1]) if guard and guard[1] else None
             new = fold(old, stored, self._reference, self._calendar)
             deltas = difference(contribution(new, self._calendar), contribution(old, self._calendar))
             facts = json.dumps(asdict(new) | {"overdue_clocks": list(new.overdue_clocks)})

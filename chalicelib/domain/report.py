@@ -163,9 +163,8 @@ def decide(state: ReportState, command: c.Command, ctx: Context) -> list[DomainE
 
 
 def _require_visible(state: ReportState, principal: Principal) -> None:
+    """Outside what the caller may see, the report does not exist — even for a wrong report token."""
     if state.status == "new" or not can_see(principal, state.exposure):
-        if principal.role == REPORTER and state.status != "new":
-            raise Forbidden("the report token does not match this report", "token laporan tidak cocok")
         raise ReportNotFound(state.report_id)
 
 

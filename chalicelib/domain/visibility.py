@@ -52,8 +52,12 @@ def can_see(principal: Principal, report: Exposure) -> bool:
     return role in (PUBLIC, REPORTER) and is_public(report)
 
 
+IDENTITY_READERS = ("admin_instansi", "admin_penghubung", "ombudsman")
+
+
 def sees_reporter_identity(principal: Principal, report: Exposure, anonymous: bool) -> bool:
-    """The reporter and the national admin always; other staff who may see the report only if not anonymous."""
+    """The reporter and the national admin always; those who handle or investigate the report only if it is
+    not anonymous. Supervisors and auditors work on figures and histories, not on people (UU PDP)."""
     if is_own_reporter(principal, report) or principal.role == "admin_nasional":
         return True
-    return not anonymous and principal.is_staff and can_see(principal, report)
+    return not anonymous and principal.role in IDENTITY_READERS and can_see(principal, report)

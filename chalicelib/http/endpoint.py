@@ -89,6 +89,8 @@ def endpoint(method: str, path: str, operation_id: str, summary: str, *, body: S
                 return error_response(exc)
             except Exception:  # noqa: BLE001 — the contract is JSON errors, never an HTML 500 or a trace
                 return internal_error_response()
+            if isinstance(result, str):  # a page for people (only the local /dev/outbox)
+                return Response(body=result, status_code=status, headers={"Content-Type": "text/html; charset=utf-8"})
             return Response(body=json.dumps(result), status_code=status, headers=JSON_HEADERS)
 
         view.__name__ = operation_id

@@ -14,6 +14,7 @@ from chalicelib.errors import MalformedRequest, PayloadTooLarge, UnsupportedMedi
 MAX_BODY_BYTES = 64 * 1024
 
 _JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", dict: "object"}
+_ARTICLE = {"string": "a", "boolean": "a", "integer": "an", "number": "a", "object": "an"}
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,13 @@ class Field:
         else:
             ok = type(value) is self.kind
         if not ok:
-            return f"must be a {_JSON_TYPES[self.kind]}"
+            kind = _JSON_TYPES[self.kind]
+            return f"must be {_ARTICLE[kind]} {kind}"
         if self.kind is str:
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return "must be valid Unicode text (it contains a lone surrogate)"
             if len(value.strip()) < self.min_length:
                 return f"must have at least {self.min_length} non-blank characters"
             if self.max_length is not None and len(value) > self.max_length:
@@ -98,9 +104,14 @@ def parse_json_body(raw: bytes | None, content_type: str | None) -> Any:
     if not raw.strip():
         raise MalformedRequest("request body is empty; send a JSON object", "isi permintaan kosong")
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedRequest(f"request body is not valid JSON: {exc}", "isi permintaan bukan JSON yang sah") from None
+        return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, NaN/Infinity, absurd nesting or digits
+        raise MalformedRequest(f"request body is not valid JSON: {str(exc)[:200]}",
+                               "isi permintaan bukan JSON yang sah") from None
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def json_schema(schema: Schema) -> dict[str, Any]:

@@ -1,9 +1,11 @@
-"""One fix to moto (local runtime, tests and benchmarks only; never imported by the Lambda code).
+"""Two fixes to moto (local runtime, tests and benchmarks only; never imported by the Lambda code).
 
-moto 5.2.5's transact_write_items deep-copies a table for *every item* of a transaction, as a rollback
-snapshot. A 13-item statistics transaction copied the stats table 13 times, so local projection slowed
-down with the square of the data. This keeps moto's exact semantics — one snapshot per table, restored
-on failure — but takes each snapshot once per transaction.
+1. moto 5.2.5's transact_write_items deep-copies a table for *every item* of a transaction, as a rollback
+   snapshot. A 13-item statistics transaction copied the stats table 13 times, so local projection slowed
+   down with the square of the data. We keep moto's semantics but take each snapshot once per transaction.
+2. A refused transaction rolls back by swapping the snapshot in for the whole table, which silently erases
+   any write another thread made meanwhile (seen in the benchmark's concurrency gate). The local server
+   serves requests on threads, so every DynamoDB write in moto is serialized under one lock.
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from typing import Any
 
 _local = threading.local()
 _installed = False
+_writes = threading.RLock()
+_WRITE_METHODS = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
 
 
 class _SnapshotOncePerTransaction:
@@ -52,4 +56,14 @@ def install() -> None:
 
     models.copy = _SnapshotOncePerTransaction()
     models.DynamoDBBackend.transact_write_items = transact_write_items
+    for name in _WRITE_METHODS:
+        setattr(models.DynamoDBBackend, name, _serialized(getattr(models.DynamoDBBackend, name)))
     _installed = True
+
+
+def _serialized(method: Any) -> Any:
+    @functools.wraps(method)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _writes:
+            return method(*args, **kwargs)
+    return locked

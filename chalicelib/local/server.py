@@ -20,6 +20,7 @@ from chalicelib.bootstrap import Services, build_services, use_services
 from chalicelib.clock import iso, system_now
 from chalicelib.local import moto_speedups
 from chalicelib.local.pump import StreamPump
+from chalicelib.notifications import FileGateway
 from chalicelib.operations import restore, verify_log
 from projections.archive import FileArchive, read_archive
 from chalicelib.local.state import LOCAL_ISSUER, LocalState
@@ -90,6 +91,7 @@ def start(state: LocalState, host: str = "127.0.0.1", port: int = 8000) -> Local
         services = build_services(settings, clock=system_now)
         restored = _restore_archive(state, services)
         services.extra_read_models.append(FileArchive(state.archive_path))
+        services.gateway = FileGateway(state.home / "outbox.jsonl")
         use_services(services)
 
         streams = boto3.client("dynamodbstreams", endpoint_url=dynamodb_url, region_name=REGION)
@@ -100,12 +102,14 @@ def start(state: LocalState, host: str = "127.0.0.1", port: int = 8000) -> Local
         pump_thread.start()
         system_stoppers += [lambda: (stop_pump.set(), pump_thread.join(timeout=5))]
 
-        sweep_seconds = float(os.environ.get("LAPOR_SWEEP_SECONDS", "3600"))
         stop_scheduler = threading.Event()
-        scheduler = threading.Thread(target=_run_schedule, args=(app_module, stop_scheduler, sweep_seconds),
-                                     name="scheduler", daemon=True)
-        scheduler.start()
-        system_stoppers += [lambda: (stop_scheduler.set(), scheduler.join(timeout=5))]
+        schedules = (("sweep_deadlines", float(os.environ.get("LAPOR_SWEEP_SECONDS", "3600"))),
+                     ("send_notifications", float(os.environ.get("LAPOR_SEND_SECONDS", "2"))))
+        for name, seconds in schedules:
+            scheduler = threading.Thread(target=_run_schedule, name=f"schedule-{name}", daemon=True,
+                                         args=(name, getattr(app_module, name), stop_scheduler, seconds))
+            scheduler.start()
+            system_stoppers.append(lambda thread=scheduler: (stop_scheduler.set(), thread.join(timeout=5)))
 
         config = Config.create(chalice_stage="local", app_name="lapor", lambda_timeout=30, lambda_memory_size=512)
         http = create_local_server(app_module.app, config, host, port)
@@ -125,16 +129,16 @@ def start(state: LocalState, host: str = "127.0.0.1", port: int = 8000) -> Local
                        _stoppers=system_stoppers)
 
 
-def _run_schedule(app_module: Any, stop: threading.Event, every_seconds: float) -> None:
+def _run_schedule(name: str, function: Any, stop: threading.Event, every_seconds: float) -> None:
     """EventBridge's part: invoke the same scheduled function Lambda would, with a real-shaped event."""
     while not stop.wait(every_seconds):
         event = {"version": "0", "id": "local", "detail-type": "Scheduled Event", "source": "aws.events",
                  "account": "000000000000", "time": iso(system_now()), "region": REGION,
-                 "resources": ["arn:aws:events:local:000000000000:rule/sweep_deadlines"], "detail": {}}
+                 "resources": [f"arn:aws:events:local:000000000000:rule/{name}"], "detail": {}}
         try:
-            app_module.sweep_deadlines(event, None)
+            function(event, None)
         except Exception:  # noqa: BLE001 — the next tick tries again
-            logger.exception("scheduled sweep failed")
+            logger.exception("scheduled %s failed", name)
 
 
 def _restore_archive(state: LocalState, services: Services) -> tuple[int, int]:
@@ -172,6 +176,7 @@ def banner(system: LocalSystem) -> str:
         f"  API            {url}",
         f"  OpenAPI        {url}/openapi.json",
         f"  Health         {url}/health",
+        f"  Outbox         {url}/dev/outbox   (notifications; also .lapor/outbox.jsonl)",
         f"  DynamoDB (moto) {system.dynamodb_url}",
         "",
         "Submit a report:",

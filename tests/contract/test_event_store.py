@@ -42,18 +42,6 @@ def store(request):
         yield DynamoDBEventStore(dict(test_settings().table_names), host=None, region=REGION)
 
 
-# BUG (chalicelib/store/dynamodb.py:108 with chalicelib/store/models.py EventItem): read_days queries
-# index_name="by-day", but EventItem declares no GlobalSecondaryIndex, so pynamodb raises KeyError('by-day')
-# before any request is sent. The table has the index (infra/tables.py); the model does not.
-READ_DAYS_BUG = ("BUG: DynamoDBEventStore.read_days queries index 'by-day' but EventItem declares no "
-                 "GlobalSecondaryIndex -> KeyError('by-day') (chalicelib/store/dynamodb.py:108, models.py)")
-
-
-def xfail_on_dynamodb(request, store, reason: str) -> None:
-    if isinstance(store, DynamoDBEventStore):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-
-
 @pytest.fixture
 def dynamodb_store(aws):
     return DynamoDBEventStore(dict(test_settings().table_names), host=None, region=REGION)
@@ -311,9 +299,7 @@ def test_erasing_an_unknown_reporter_returns_false_and_creates_nothing(store):
 
 # ------------------------------------------------------------------------------------------------ read_days
 
-def test_read_days_returns_a_date_range_in_time_stream_version_order(store, request):
-    xfail_on_dynamodb(request, store, READ_DAYS_BUG)
-
+def test_read_days_returns_a_date_range_in_time_stream_version_order(store):
     def at(text: str) -> datetime:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
@@ -350,8 +336,7 @@ def test_read_days_returns_a_date_range_in_time_stream_version_order(store, requ
     assert [event.day for event in got].count("2026-03-02") == 5
 
 
-def test_read_days_of_an_empty_range_yields_nothing(store, request):
-    xfail_on_dynamodb(request, store, READ_DAYS_BUG)
+def test_read_days_of_an_empty_range_yields_nothing(store):
     start_report(store, "LAP-DAYSEMPTY1")
     assert list(store.read_days("2025-01-01", "2025-01-31")) == []
 
@@ -417,7 +402,6 @@ def test_dynamodb_loads_with_one_query_and_appends_with_one_write(dynamodb_store
     assert dynamodb_calls == ["Query"]
 
 
-@pytest.mark.xfail(strict=True, reason=READ_DAYS_BUG)
 def test_dynamodb_reads_one_day_with_one_index_query(dynamodb_store, dynamodb_calls):
     history = start_report(dynamodb_store, "LAP-BUDGET0003")
     append(dynamodb_store, "LAP-BUDGET0003",
@@ -467,6 +451,9 @@ def test_pynamodb_key_attributes_match_the_table_definitions():
     assert by_day["IndexName"] == "by-day"
     assert [key["AttributeName"] for key in by_day["KeySchema"]] == ["day", "at_key"]
     assert IdempotencyItem.get_attributes()[TABLES[IDEMPOTENCY].ttl_attribute].attr_type == "N"
+    view_attributes = ReportViewItem.get_attributes()
+    for name, kind in TABLES[REPORT_VIEWS].index_attributes:  # the sparse queue and list indexes
+        assert view_attributes[name].attr_type == kind, name
 
 
 def test_the_day_index_keys_are_derived_from_the_event_time(dynamodb_store):

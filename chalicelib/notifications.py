@@ -1,0 +1,149 @@
+"""Delivering outbox messages exactly once each, with retries and a dead-letter state (DOMAIN §7, issue 4).
+
+A sender claims a message with a conditional update (only one sender wins an attempt), resolves the
+recipient's address at send time (a reporter's phone or e-mail from the personal-data table; staff through
+their institution's topic), hands it to a gateway and records the outcome. A temporary failure is retried
+with growing delays; a rejected address, a missing contact or too many failures move the message to the
+dead-letter state, where it stays visible and is never resent. A sender that dies mid-send leaves the claim
+to expire, so the message is retried rather than lost (delivery to the gateway is at least once).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from chalicelib.clock import iso
+
+logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
+LEASE = timedelta(minutes=5)
+
+
+class Rejected(Exception):
+    """The gateway refused the address or the message for good: retrying cannot help."""
+
+
+class TemporaryFailure(Exception):
+    """Throttling, timeouts, outages: try again later."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    channel: str  # sms | email | staff
+    address: str  # E.164 phone, e-mail address, or the staff audience "role/institution/unit"
+    subject: str
+    text: str
+    message_id: str
+
+
+class Gateway(Protocol):
+    def send(self, delivery: Delivery) -> str:
+        """Deliver; return the gateway's message id. Raise Rejected or TemporaryFailure."""
+
+
+class FileGateway:
+    """Local runs: every delivery appended to a JSON-lines file, and kept for the /dev/outbox page."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    def send(self, delivery: Delivery) -> str:
+        with self._path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(delivery.__dict__, ensure_ascii=False) + "\n")
+        return f"file:{delivery.message_id}"
+
+
+@dataclass
+class AwsGateway:
+    """SMS through Amazon SNS, e-mail through Amazon SES, staff through an SNS topic filtered by audience."""
+
+    sns: Any
+    ses: Any
+    email_from: str
+    staff_topic_arn: str
+
+    def send(self, delivery: Delivery) -> str:
+        from botocore.exceptions import ClientError
+
+        try:
+            if delivery.channel == "sms":
+                return self.sns.publish(PhoneNumber=delivery.address, Message=delivery.text)["MessageId"]
+            if delivery.channel == "email":
+                return self.ses.send_email(
+                    Source=self.email_from, Destination={"ToAddresses": [delivery.address]},
+                    Message={"Subject": {"Data": delivery.subject, "Charset": "UTF-8"},
+                             "Body": {"Text": {"Data": delivery.text, "Charset": "UTF-8"}}})["MessageId"]
+            role, _, scope = delivery.address.partition("/")
+            return self.sns.publish(TopicArn=self.staff_topic_arn, Subject=delivery.subject[:100],
+                                    Message=delivery.text, MessageAttributes={
+                                        "role": {"DataType": "String", "StringValue": role},
+                                        "scope": {"DataType": "String", "StringValue": scope or "national"}}
+                                    )["MessageId"]
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in ("Throttling", "ThrottlingException", "ServiceUnavailable", "InternalError",
+                        "InternalFailure"):
+                raise TemporaryFailure(code) from None
+            raise Rejected(f"{code}: {error.response.get('Error', {}).get('Message', '')}") from None
+
+
+@dataclass
+class SendResult:
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    skipped: int = 0  # claimed by another sender first
+    errors: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sent": self.sent, "retried": self.retried, "dead": self.dead, "skipped": self.skipped}
+
+
+def _address(message: dict[str, Any], store: Any) -> str:
+    recipient = message["recipient"]
+    if recipient["kind"] == "staff":
+        return "/".join(filter(None, (recipient.get("role"), recipient.get("institution_id"),
+                                      recipient.get("unit_id"))))
+    person = store.get_personal(recipient["reporter_ref"])
+    address = None
+    if person is not None and not person.erased_at:
+        address = person.phone if message["channel"] == "sms" else (person.email or None)
+    if not address:
+        raise Rejected("the reporter left no " + ("phone number" if message["channel"] == "sms" else "e-mail")
+                       + " (or asked for erasure)")
+    return address
+
+
+def send_due(outbox: Any, store: Any, gateway: Gateway, now: datetime, limit: int = 100) -> SendResult:
+    result = SendResult()
+    for message in outbox.due(iso(now), limit=limit):
+        message_id, attempts = message["message_id"], message["attempts"]
+        if not outbox.claim(message_id, attempts, iso(now), iso(now + LEASE)):
+            result.skipped += 1
+            continue
+        try:
+            delivery = Delivery(channel=message["channel"], address=_address(message, store),
+                                subject=f"LAPOR! {message['report_id']}", text=message["text"],
+                                message_id=message_id)
+            gateway_id = gateway.send(delivery)
+        except Rejected as rejected:
+            outbox.mark_failed(message_id, f"rejected: {rejected}", retry_at=None)
+            result.dead += 1
+            continue
+        except Exception as failure:  # noqa: BLE001 — any other failure is worth another try
+            attempt = attempts + 1
+            retry_at = None if attempt >= MAX_ATTEMPTS else iso(now + BACKOFF[min(attempt, len(BACKOFF)) - 1])
+            outbox.mark_failed(message_id, f"attempt {attempt}: {type(failure).__name__}: {failure}", retry_at)
+            if retry_at is None:
+                result.dead += 1
+            else:
+                result.retried += 1
+            continue
+        outbox.mark_sent(message_id, iso(now), gateway_id)
+        result.sent += 1
+    return result

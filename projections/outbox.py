@@ -1,0 +1,230 @@
+"""Notifications as a read model: the events someone must hear about become outbox messages.
+
+Each message's id is (report, event version, recipient), and it is created with a create-only put, so a
+redelivered event makes no second message. Texts are in Bahasa Indonesia with the tracking ID and the
+deadline in the handling institution's local time. Messages name the reporter only by reference: the
+phone or e-mail is looked up when sending, so an erasure also stops notifications.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+
+from chalicelib.clock import parse_instant
+from chalicelib.reference import ReferenceData
+from chalicelib.working_days import ZONES
+from events import report as e
+from events.base import StoredEvent
+
+CLOCK_NAMES = {"verification": "verifikasi", "follow_up": "tindak lanjut pertama", "resolution": "penyelesaian"}
+ROLE_NAMES = {"admin_nasional": "Admin Nasional", "admin_instansi": "Admin Instansi",
+              "admin_penghubung": "Admin Penghubung"}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    kind: str  # reporter | staff
+    reporter_ref: str | None = None
+    role: str | None = None
+    institution_id: str | None = None
+    unit_id: str | None = None
+
+    def key(self) -> str:
+        if self.kind == "reporter":
+            return "reporter"
+        return "/".join(filter(None, (self.role, self.institution_id, self.unit_id)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+def local_time(instant: str, zone: str) -> str:
+    """`Kamis 05-03-2026 17:00 WITA` style, as a citizen reads a deadline."""
+    days = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
+    local = parse_instant(instant).astimezone(ZONES[zone])
+    return f"{days[local.weekday()]} {local:%d-%m-%Y %H:%M} {zone}"
+
+
+@dataclass
+class ReportFacts:
+    """What texts need: kept per report in the outbox table's `report#` item."""
+
+    reporter_ref: str | None = None
+    channel: str = "web"
+    title: str | None = None
+    institution_id: str | None = None
+    unit_id: str | None = None
+    zone: str = "WIB"
+
+
+def messages_for(stored: StoredEvent, facts: ReportFacts, reference: ReferenceData) -> list[tuple[Recipient, str]]:
+    """(recipient, text) pairs for one event, given the report's facts including that event."""
+    ev, rid = stored.event, stored.stream_id
+    reporter = [Recipient("reporter", reporter_ref=facts.reporter_ref)] if facts.reporter_ref else []
+    institution = reference.institution(facts.institution_id) if facts.institution_id else None
+    name = institution.name if institution else "instansi terkait"
+    when = lambda instant: local_time(instant, facts.zone)  # noqa: E731
+    out: list[tuple[Recipient, str]] = []
+    if isinstance(ev, e.ReportSubmitted):
+        out += [(r, f"LAPOR! Laporan Anda diterima. Nomor pelacakan: {rid}. Laporan akan diverifikasi paling "
+                    f"lambat {when(ev.verification_due)}.") for r in reporter]
+    elif isinstance(ev, e.ReportVerified):
+        out += [(r, f"LAPOR! Laporan {rid} telah diverifikasi dan diteruskan ke {name}. Tindak lanjut pertama "
+                    f"paling lambat {when(ev.follow_up_due)}.") for r in reporter]
+        out.append((Recipient("staff", role="admin_instansi", institution_id=ev.institution_id),
+                    f"LAPOR! Laporan baru {rid} \"{ev.title}\" didisposisikan ke {name}. Tindak lanjut pertama "
+                    f"paling lambat {when(ev.follow_up_due)}, penyelesaian {when(ev.resolution_due)}."))
+    elif isinstance(ev, e.ReportRedisposed):
+        out.append((Recipient("staff", role="admin_instansi", institution_id=ev.institution_id),
+                    f"LAPOR! Laporan {rid} didisposisikan ulang ke instansi Anda. Batas waktu tetap berjalan."))
+    elif isinstance(ev, e.ReportAssigned):
+        out.append((Recipient("staff", role="admin_penghubung", institution_id=facts.institution_id,
+                              unit_id=ev.unit_id),
+                    f"LAPOR! Laporan {rid} \"{facts.title}\" ditugaskan ke unit Anda. Mohon segera ditindaklanjuti."))
+    elif isinstance(ev, e.FollowUpPosted):
+        out += [(r, f"LAPOR! Ada tindak lanjut baru dari {name} atas laporan {rid}: {ev.message[:300]}")
+                for r in reporter]
+    elif isinstance(ev, e.ReportAnswered):
+        out += [(r, f"LAPOR! {name} memberikan jawaban akhir atas laporan {rid}: {ev.message[:300]} Tanggapi "
+                    f"(terima atau ajukan keberatan) paling lambat {when(ev.reply_due)}.") for r in reporter]
+    elif isinstance(ev, e.ReminderSent):
+        out.append((Recipient("staff", role=ev.recipient_role, institution_id=ev.recipient_institution_id,
+                              unit_id=ev.recipient_unit_id),
+                    f"LAPOR! PENGINGAT: batas waktu {CLOCK_NAMES.get(ev.clock, ev.clock)} laporan {rid} telah lewat "
+                    f"({when(ev.due_at)}). Mohon segera ditindaklanjuti."))
+    elif isinstance(ev, e.DeadlineEscalated):
+        out.append((Recipient("staff", role=ev.to_role, institution_id=ev.to_institution_id),
+                    f"LAPOR! ESKALASI tingkat {ev.level}: batas waktu {CLOCK_NAMES.get(ev.clock, ev.clock)} laporan "
+                    f"{rid} terlewati sejak {when(ev.due_at)} dan belum ditangani."))
+    elif isinstance(ev, e.ReportClosed):
+        reason = "Anda menerima jawaban" if ev.reason == "accepted" else "tidak ada tanggapan dalam batas waktu"
+        out += [(r, f"LAPOR! Laporan {rid} ditutup ({reason}). Terima kasih.") for r in reporter]
+    elif isinstance(ev, e.ReportArchived):
+        out += [(r, f"LAPOR! Laporan {rid} diarsipkan (alasan: {ev.reason}).") for r in reporter]
+    return out
+
+
+def fold(facts: ReportFacts, stored: StoredEvent, reference: ReferenceData) -> ReportFacts:
+    ev = stored.event
+    if isinstance(ev, e.ReportSubmitted):
+        facts = ReportFacts(reporter_ref=ev.reporter_ref, channel=stored.channel, title=ev.title,
+                            institution_id=ev.addressed_institution_id)
+    elif isinstance(ev, (e.ReportVerified, e.ReportRedisposed)):
+        facts.institution_id = ev.institution_id
+        facts.title = getattr(ev, "title", facts.title)
+    elif isinstance(ev, e.ReportAssigned):
+        facts.unit_id = ev.unit_id
+    institution = reference.institution(facts.institution_id) if facts.institution_id else None
+    facts.zone = institution.timezone if institution else "WIB"
+    return facts
+
+
+class Outbox:
+    """The outbox table: messages plus, per report, the facts texts need (guarded by version)."""
+
+    def __init__(self, table_name: str, *, client: Callable[[], Any], reference: ReferenceData) -> None:
+        self._table, self._client, self._reference = table_name, client, reference
+
+    def handles(self, stored: StoredEvent) -> bool:
+        return stored.stream_id.startswith("LAP-")
+
+    def project(self, stored: StoredEvent) -> bool:
+        client = self._client()
+        key = {"message_id": {"S": f"report#{stored.stream_id}"}}
+        item = client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        last = int(item["version"]["N"]) if item else 0
+        if stored.version <= last:
+            return False
+        facts = fold(ReportFacts(**json.loads(item["facts"]["S"])) if item else ReportFacts(), stored,
+                     self._reference)
+        for recipient, text in messages_for(stored, facts, self._reference):
+            self._create(client, stored, facts, recipient, text)
+        condition = ({"ConditionExpression": "attribute_not_exists(message_id)"} if last == 0 else
+                     {"ConditionExpression": "version = :last",
+                      "ExpressionAttributeValues": {":last": {"N": str(last)}}})
+        try:
+            client.put_item(TableName=self._table, Item=key | {"version": {"N": str(stored.version)},
+                                                               "facts": {"S": json.dumps(facts.__dict__)}},
+                            **condition)
+        except client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def _create(self, client: Any, stored: StoredEvent, facts: ReportFacts, recipient: Recipient, text: str) -> None:
+        message_id = f"{stored.stream_id}#{stored.version:06d}#{recipient.key()}"
+        channel = "staff" if recipient.kind == "staff" else ("sms" if facts.channel == "sms" else "email")
+        try:
+            client.put_item(TableName=self._table, ConditionExpression="attribute_not_exists(message_id)", Item={
+                "message_id": {"S": message_id}, "report_id": {"S": stored.stream_id},
+                "event_type": {"S": stored.type}, "recipient": {"S": json.dumps(recipient.to_dict())},
+                "channel": {"S": channel}, "text": {"S": text}, "status": {"S": "pending"},
+                "attempts": {"N": "0"}, "created": {"S": f"{stored.occurred_at}#{message_id}"},
+                # due at once: "0" sorts before every instant, even for an event a simulated sweep dated ahead
+                "state_q": {"S": "pending"}, "next_attempt": {"S": f"0#{message_id}"},
+                "all_q": {"S": "all"}})
+        except client.exceptions.ConditionalCheckFailedException:
+            pass  # created by an earlier delivery of the same event
+
+    # ------------------------------------------------------------------ the sender's side
+
+    def due(self, now: str, limit: int = 100) -> list[dict[str, Any]]:
+        response = self._client().query(
+            TableName=self._table, IndexName="by-state", Limit=limit,
+            KeyConditionExpression="state_q = :pending AND next_attempt <= :now",
+            ExpressionAttributeValues={":pending": {"S": "pending"}, ":now": {"S": now + "\uffff"}})
+        return [_plain(item) for item in response.get("Items", [])]
+
+    def recent(self, limit: int = 100) -> list[dict[str, Any]]:
+        response = self._client().query(TableName=self._table, IndexName="by-time", Limit=limit,
+                                         KeyConditionExpression="all_q = :all", ScanIndexForward=False,
+                                         ExpressionAttributeValues={":all": {"S": "all"}})
+        return [_plain(item) for item in response.get("Items", [])]
+
+    def get(self, message_id: str) -> dict[str, Any] | None:
+        item = self._client().get_item(TableName=self._table, Key={"message_id": {"S": message_id}},
+                                       ConsistentRead=True).get("Item")
+        return _plain(item) if item else None
+
+    def claim(self, message_id: str, attempts: int, now: str, lease_until: str) -> bool:
+        """Take the message for one send; only one sender wins a given attempt."""
+        client = self._client()
+        try:
+            client.update_item(
+                TableName=self._table, Key={"message_id": {"S": message_id}},
+                ConditionExpression="state_q = :pending AND attempts = :n",
+                UpdateExpression="SET attempts = :n1, next_attempt = :lease, #s = :sending, claimed_at = :now",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":pending": {"S": "pending"}, ":n": {"N": str(attempts)},
+                                           ":n1": {"N": str(attempts + 1)}, ":sending": {"S": "sending"},
+                                           ":lease": {"S": f"{lease_until}#{message_id}"}, ":now": {"S": now}})
+        except client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def mark_sent(self, message_id: str, now: str, gateway_id: str | None) -> None:
+        self._client().update_item(
+            TableName=self._table, Key={"message_id": {"S": message_id}},
+            UpdateExpression="SET #s = :sent, sent_at = :now, gateway_id = :gid REMOVE state_q, next_attempt",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":sent": {"S": "sent"}, ":now": {"S": now}, ":gid": {"S": gateway_id or "-"}})
+
+    def mark_failed(self, message_id: str, error: str, retry_at: str | None) -> None:
+        """Retry at `retry_at`, or — None — move to the dead-letter state: kept, visible, never resent."""
+        if retry_at is None:
+            update, values = "SET #s = :dead, state_q = :dead, last_error = :e", {":dead": {"S": "dead"}}
+        else:
+            update, values = ("SET #s = :pending, state_q = :pending, next_attempt = :at, last_error = :e",
+                              {":pending": {"S": "pending"}, ":at": {"S": f"{retry_at}#{message_id}"}})
+        self._client().update_item(TableName=self._table, Key={"message_id": {"S": message_id}},
+                                   UpdateExpression=update, ExpressionAttributeNames={"#s": "status"},
+                                   ExpressionAttributeValues=values | {":e": {"S": error[:500]}})
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    plain = {name: (value.get("S") if "S" in value else int(value["N"]) if "N" in value else value)
+             for name, value in item.items()}
+    if "recipient" in plain:
+        plain["recipient"] = json.loads(plain["recipient"])
+    return plain
