@@ -28,8 +28,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from infra.tables import (CONTROL, EVENTS, IDEMPOTENCY, PERSONAL_DATA, REBUILDABLE, REPORT_VIEWS, STATS, TABLES,
-                          TableSpec, physical_name)
+from infra.tables import (CONTROL, DEADLINES, EVENTS, IDEMPOTENCY, OUTBOX, PERSONAL_DATA, REBUILDABLE, REPORT_VIEWS,
+                          STATS, TABLES, TableSpec, physical_name)
 
 # Logical ids Chalice 1.34 generates for app "lapor" (read from `chalice package` sam.json; the packaging
 # test fails if Chalice ever names them differently, because the merge would then add orphan fragments).
@@ -37,13 +37,22 @@ API_FUNCTION = "APIHandler"
 API_ROLE = "ApiHandlerRole"
 PROJECTOR_FUNCTION = "ProjectEvents"  # @app.lambda_function(name="project_events")
 PROJECTOR_ROLE = "ProjectEventsRole"
-CHALICE_RESOURCES = (API_FUNCTION, API_ROLE, PROJECTOR_FUNCTION, PROJECTOR_ROLE)
+SWEEP_FUNCTION = "SweepDeadlines"  # @app.schedule(..., name="sweep_deadlines")
+SWEEP_ROLE = "SweepDeadlinesRole"
+SENDER_FUNCTION = "SendNotifications"  # @app.schedule(..., name="send_notifications")
+SENDER_ROLE = "SendNotificationsRole"
+CHALICE_RESOURCES = (API_FUNCTION, API_ROLE, PROJECTOR_FUNCTION, PROJECTOR_ROLE, SWEEP_FUNCTION, SWEEP_ROLE,
+                     SENDER_FUNCTION, SENDER_ROLE)
 
 # Resources this template adds.
 FAILURE_QUEUE = "ProjectorFailureQueue"
 STREAM_MAPPING = "ProjectEventsStreamMapping"
 API_POLICY = "ApiDataAccessPolicy"
 PROJECTOR_POLICY = "ProjectorDataAccessPolicy"
+SWEEP_POLICY = "SweepDataAccessPolicy"
+SENDER_POLICY = "SenderAccessPolicy"
+STAFF_TOPIC = "StaffNotificationsTopic"
+EMAIL_FROM_PARAMETER = "NotificationEmailFrom"
 
 # Stream mapping settings (stack.md §7 items 2-3).
 BATCH_SIZE = 100
@@ -76,6 +85,19 @@ PROJECTOR_GRANTS: dict[str, tuple[str, ...]] = {
     REPORT_VIEWS: ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),  # guarded put of the view
     STATS: ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),  # guard Put + counter ADDs
     CONTROL: ("dynamodb:GetItem", "dynamodb:UpdateItem"),  # live generations; the log's first day
+    DEADLINES: ("dynamodb:GetItem", "dynamodb:PutItem"),  # the due-date index, guarded put per report
+    OUTBOX: ("dynamodb:GetItem", "dynamodb:PutItem"),  # create-only messages and per-report facts
+}
+# The sweep reads the due-date index and appends system events (never updates or deletes one).
+SWEEP_GRANTS: dict[str, tuple[str, ...]] = {
+    EVENTS: ("dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:Query"),
+    DEADLINES: ("dynamodb:Query",),
+    CONTROL: ("dynamodb:GetItem",),
+}
+# The sender claims and settles outbox messages and looks up a reporter's contact at send time.
+SENDER_GRANTS: dict[str, tuple[str, ...]] = {
+    OUTBOX: ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
+    PERSONAL_DATA: ("dynamodb:GetItem",),
 }
 STREAM_ACTIONS = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
 
@@ -169,6 +191,21 @@ def projector_policy_document(table_prefix: str) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+def sweep_policy_document(table_prefix: str) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": _table_statements(SWEEP_GRANTS, table_prefix)}
+
+
+def sender_policy_document(table_prefix: str) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [
+        *_table_statements(SENDER_GRANTS, table_prefix),
+        _statement("StaffTopicPublish", ("sns:Publish",), {"Ref": STAFF_TOPIC}),
+        # SMS to a phone number has no resource ARN; it is allowed only when no topic/target is named.
+        {"Sid": "SmsPublish", "Effect": "Allow", "Action": ["sns:Publish"], "NotResource": "arn:aws:sns:*:*:*"},
+        {"Sid": "EmailSend", "Effect": "Allow", "Action": ["ses:SendEmail"], "Resource": "*",
+         "Condition": {"StringEquals": {"ses:FromAddress": {"Ref": EMAIL_FROM_PARAMETER}}}},
+    ]}
+
+
 def environment(stage: str, table_prefix: str, staff_auth: str) -> dict[str, Any]:
     """Variables for both functions (settings validates all of them at first use, projector included)."""
     secrets = secret_ids(stage)
@@ -177,6 +214,8 @@ def environment(stage: str, table_prefix: str, staff_auth: str) -> dict[str, Any
         "LAPOR_TABLE_PREFIX": table_prefix,
         "LAPOR_TOKEN_SECRET": secret_reference(secrets["LAPOR_TOKEN_SECRET"]),
         "LAPOR_JWT_ISSUER": {"Ref": JWT_ISSUER_PARAMETER},
+        "LAPOR_EMAIL_FROM": {"Ref": EMAIL_FROM_PARAMETER},
+        "LAPOR_STAFF_TOPIC_ARN": {"Ref": STAFF_TOPIC},
     }
     if staff_auth == "jwks":
         variables["LAPOR_JWKS_URL"] = {"Ref": JWKS_URL_PARAMETER}
@@ -199,6 +238,8 @@ def merge_template(stage: str, table_prefix: str, *, staff_auth: str = "jwks") -
         JWT_ISSUER_PARAMETER: {"Type": "String", "MinLength": 1,
                                "Description": "The 'iss' claim staff tokens must carry."},
     }
+    parameters[EMAIL_FROM_PARAMETER] = {"Type": "String", "AllowedPattern": "^[^@]+@[^@]+$",
+                                        "Description": "SES-verified sender of reporters' e-mail."}
     if staff_auth == "jwks":
         parameters[JWKS_URL_PARAMETER] = {
             "Type": "String", "AllowedPattern": "^https://.+",
@@ -206,8 +247,15 @@ def merge_template(stage: str, table_prefix: str, *, staff_auth: str = "jwks") -
 
     resources: dict[str, Any] = {spec.cfn_resource: table_resource(spec, table_prefix) for spec in TABLES.values()}
     env = environment(stage, table_prefix, staff_auth)
-    resources[API_FUNCTION] = {"Properties": {"Environment": env}}
-    resources[PROJECTOR_FUNCTION] = {"Properties": {"Environment": env}}
+    for function in (API_FUNCTION, PROJECTOR_FUNCTION, SWEEP_FUNCTION, SENDER_FUNCTION):
+        resources[function] = {"Properties": {"Environment": env}}
+    resources[STAFF_TOPIC] = {"Type": "AWS::SNS::Topic",
+                              "Properties": {"TopicName": f"{table_prefix}-staff-notifications"}}
+    for policy, name, role, document in (
+            (SWEEP_POLICY, "lapor-sweep-data-access", SWEEP_ROLE, sweep_policy_document(table_prefix)),
+            (SENDER_POLICY, "lapor-sender-access", SENDER_ROLE, sender_policy_document(table_prefix))):
+        resources[policy] = {"Type": "AWS::IAM::Policy",
+                             "Properties": {"PolicyName": name, "Roles": [{"Ref": role}], "PolicyDocument": document}}
 
     resources[FAILURE_QUEUE] = {
         "Type": "AWS::SQS::Queue",

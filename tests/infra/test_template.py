@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from infra import template as t
-from infra.tables import EVENTS, IDEMPOTENCY, PERSONAL_DATA, REPORT_VIEWS, TABLES, physical_name
+from infra.tables import (CONTROL, EVENTS, IDEMPOTENCY, PERSONAL_DATA, REBUILDABLE, REPORT_VIEWS, STATS, TABLES,
+                          physical_name)
 
 STAGE, PREFIX = "dev", "lapor-dev"
 
@@ -29,11 +30,22 @@ def _actions(statement: dict) -> set[str]:
 
 
 def _targets(statement: dict, table_logical: str) -> bool:
-    """Whether a statement's Resource names the table (or one of its indexes) through an intrinsic."""
+    """Whether a statement's Resource can name the table, one of its indexes or generations (or is "*")."""
     cfn = TABLES[table_logical].cfn_resource
     resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
     text = json.dumps(resources)
-    return resources == ["*"] or re.search(r'"%s"|\$\{%s\.' % (cfn, cfn), text) is not None
+    name = re.escape(physical_name(PREFIX, table_logical))
+    return (resources == ["*"] or re.search(r'"%s"|\$\{%s\.' % (cfn, cfn), text) is not None
+            or re.search(r"table/%s(-g|/|\*|\")" % name, text) is not None)
+
+
+def _granted(resources: dict, policy: str) -> dict[str, set[str]]:
+    granted: dict[str, set[str]] = {}
+    for statement in _statements(resources, policy):
+        for logical in TABLES:
+            if _targets(statement, logical):
+                granted.setdefault(logical, set()).update(_actions(statement))
+    return granted
 
 
 def _statements(resources: dict, policy: str) -> list[dict]:
@@ -194,20 +206,44 @@ def test_no_role_may_change_or_delete_an_event(resources, policy):
             assert not (_actions(statement) & forbidden), statement
 
 
+def test_every_table_has_a_deliberate_grant():
+    # A new table in infra/tables.py must come with a decision about who may touch it.
+    assert set(t.API_GRANTS) | set(t.PROJECTOR_GRANTS) == set(TABLES)
+    assert EVENTS not in t.PROJECTOR_GRANTS  # the projector reads events from the stream only
+
+
 def test_api_grants(resources):
-    granted: dict[str, set[str]] = {}
-    for statement in _statements(resources, t.API_POLICY):
-        for logical in TABLES:
-            if _targets(statement, logical):
-                granted.setdefault(logical, set()).update(_actions(statement))
+    granted = _granted(resources, t.API_POLICY)
     assert granted[EVENTS] == {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query",
                                "dynamodb:ConditionCheckItem"}
     for logical in (IDEMPOTENCY, PERSONAL_DATA):
         assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
                 "dynamodb:ConditionCheckItem"} <= granted[logical]
     assert granted[REPORT_VIEWS] == {"dynamodb:GetItem", "dynamodb:Query"}
-    assert not any(a.startswith("dynamodb:") and "Stream" in a or a.startswith("sqs:")
-                   for actions in granted.values() for a in actions)
+    # Read models and the control table are read-only for the API.
+    for logical in (REPORT_VIEWS, STATS, CONTROL):
+        assert not granted[logical] & {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+                                       "dynamodb:BatchWriteItem"}
+    assert not any("Stream" in a or a.startswith("sqs:") for actions in granted.values() for a in actions)
+
+
+def test_queries_reach_the_indexes(resources):
+    for policy in (t.API_POLICY,):
+        index_statements = [s for s in _statements(resources, policy) if "/index/" in json.dumps(s["Resource"])]
+        for logical in (EVENTS, REPORT_VIEWS):
+            assert any(_targets(s, logical) and _actions(s) == {"dynamodb:Query"} for s in index_statements)
+
+
+def test_rebuilt_read_model_generations_are_covered(resources):
+    # `lapor rebuild` creates `<prefix>-<model>-g<n>` outside the stack and switches to it.
+    for policy, grants in ((t.API_POLICY, t.API_GRANTS), (t.PROJECTOR_POLICY, t.PROJECTOR_GRANTS),
+                           (t.SWEEP_POLICY, t.SWEEP_GRANTS)):
+        text = json.dumps(_statements(resources, policy))
+        for logical in REBUILDABLE:
+            if logical in grants:
+                assert f"table/{physical_name(PREFIX, logical)}-g*" in text, (policy, logical)
+        for logical in set(TABLES) - set(REBUILDABLE):
+            assert f"table/{physical_name(PREFIX, logical)}-g" not in text
 
 
 def test_projector_grants(resources):
@@ -215,14 +251,15 @@ def test_projector_grants(resources):
     stream = [s for s in statements if s["Resource"] == {"Fn::GetAtt": [TABLES[EVENTS].cfn_resource, "StreamArn"]}]
     assert set().union(*map(_actions, stream)) == {"dynamodb:GetRecords", "dynamodb:GetShardIterator",
                                                    "dynamodb:DescribeStream"}
-    assert any(_actions(s) == {"dynamodb:ListStreams"} for s in statements)
-    views = [s for s in statements if s["Resource"] == {"Fn::GetAtt": [TABLES[REPORT_VIEWS].cfn_resource, "Arn"]}]
-    assert {"dynamodb:PutItem", "dynamodb:GetItem"} <= set().union(*map(_actions, views))
-    # The projector touches no other table (it reads events from the stream only).
-    for statement in statements:
-        for logical in (EVENTS, IDEMPOTENCY, PERSONAL_DATA):
-            if statement["Resource"] != "*":
-                assert not re.search(r'"%s", "Arn"' % TABLES[logical].cfn_resource, json.dumps(statement))
+    assert any(_actions(s) == {"dynamodb:ListStreams"} and s["Resource"] == "*" for s in statements)
+    granted = _granted({t.PROJECTOR_POLICY: resources[t.PROJECTOR_POLICY]},
+                       t.PROJECTOR_POLICY)
+    scoped = {k: v - {"dynamodb:ListStreams"} for k, v in granted.items()}
+    assert {"dynamodb:PutItem", "dynamodb:GetItem"} <= scoped[REPORT_VIEWS]
+    assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"} <= scoped[STATS]
+    # The projector reads events from the stream only, and never touches the write-side tables.
+    for logical in (EVENTS, IDEMPOTENCY, PERSONAL_DATA):
+        assert not (scoped.get(logical, set()) - set(t.STREAM_ACTIONS)), (logical, scoped.get(logical))
 
 
 def test_logs_baseline_policy_file_exists_and_grants_no_data_access():
