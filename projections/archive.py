@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 from events.base import StoredEvent
 from events.chain import canonical_json
-from projections.report_view import OutOfOrder
+from projections.guard import next_in_line
 
 
 class FileArchive:
@@ -33,10 +33,8 @@ class FileArchive:
     def project(self, stored: StoredEvent) -> bool:
         with self._lock:
             last = self._last.get(stored.stream_id, 0)
-            if stored.version <= last:
+            if not next_in_line(stored, last):
                 return False
-            if stored.version != last + 1:
-                raise OutOfOrder(f"{stored.stream_id}: got v{stored.version} while at v{last}")
             with self._path.open("a", encoding="utf-8") as archive:
                 archive.write(canonical_json(stored.to_dict()) + "\n")
                 archive.flush()

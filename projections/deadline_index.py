@@ -16,7 +16,7 @@ from chalicelib.reference import ReferenceData
 from chalicelib.working_days import WorkingDayCalendar
 from events.base import StoredEvent
 from events.report import REPORT_EVENTS
-from projections.report_view import OutOfOrder
+from projections.guard import next_in_line
 
 INDEX, DUE = "by-next-action", "due"
 _REPORT_TYPES = {cls.event_type for cls in REPORT_EVENTS}
@@ -36,10 +36,8 @@ class DeadlineIndex:
         item = client.get_item(TableName=self._table, Key={"report_id": {"S": stored.stream_id}},
                                ConsistentRead=True).get("Item")
         last = int(item["version"]["N"]) if item else 0
-        if stored.version <= last:
+        if not next_in_line(stored, last):
             return False
-        if stored.version != last + 1:
-            raise OutOfOrder(f"{stored.stream_id}: got v{stored.version} while at v{last}")
         state = state_from_json(json.loads(item["state"]["S"])) if item else ReportState(report_id=stored.stream_id)
         state = evolve(state, stored)
         ctx = Context(now=parse_instant(stored.occurred_at), calendar=self._calendar, reference=self._reference)

@@ -17,6 +17,7 @@ from chalicelib.reference import ReferenceData
 from chalicelib.working_days import ZONES
 from events import report as e
 from events.base import StoredEvent
+from projections.guard import next_in_line
 
 CLOCK_NAMES = {"verification": "verifikasi", "follow_up": "tindak lanjut pertama", "resolution": "penyelesaian"}
 ROLE_NAMES = {"admin_nasional": "Admin Nasional", "admin_instansi": "Admin Instansi",
@@ -135,7 +136,7 @@ class Outbox:
         key = {"message_id": {"S": f"report#{stored.stream_id}"}}
         item = client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
         last = int(item["version"]["N"]) if item else 0
-        if stored.version <= last:
+        if not next_in_line(stored, last):
             return False
         facts = fold(ReportFacts(**json.loads(item["facts"]["S"])) if item else ReportFacts(), stored,
                      self._reference)

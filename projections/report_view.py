@@ -19,6 +19,7 @@ from infra.tables import PUBLIC_INDEXES, QUEUE_INDEXES
 from events import report as e
 from events.base import StoredEvent
 from events.report import REPORT_EVENTS
+from projections.guard import OutOfOrder, next_in_line  # noqa: F401  (OutOfOrder re-exported)
 
 # The four handling buckets of DOMAIN §8 (statistics and queue filters); archived reports have none.
 HANDLING_BUCKETS = {"submitted": "belum_diverifikasi", "on_hold": "belum_diverifikasi",
@@ -32,10 +33,6 @@ BUCKETS = {"submitted": "belum", "on_hold": "belum", "disposed": "belum", "assig
            "archived": "arsip"}
 _REPORT_EVENT_TYPES = {cls.event_type for cls in REPORT_EVENTS}
 INDEX_HASH_KEYS = QUEUE_INDEXES | PUBLIC_INDEXES
-
-
-class OutOfOrder(Exception):
-    """An event arrived before its predecessor; failing it makes the stream redeliver both in order."""
 
 
 def _by(event: StoredEvent) -> dict[str, Any]:
@@ -232,10 +229,8 @@ class ReportViews:
         """Apply one event exactly once; False when it had already been applied (a redelivery)."""
         current = self.get(stored.stream_id, consistent=True)
         last = current["version"] if current else 0
-        if stored.version <= last:
+        if not next_in_line(stored, last):
             return False
-        if stored.version != last + 1:
-            raise OutOfOrder(f"{stored.stream_id}: got v{stored.version} while at v{last}")
         view = apply(current, stored)
         item = self._model(stored.stream_id, last_version=stored.version, view=json.dumps(view),
                            summary=json.dumps(summary(view)), **index_keys(view))

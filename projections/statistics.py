@@ -21,7 +21,8 @@ from events import report as e
 from events.base import StoredEvent
 from events.institution import InstitutionIndicatorsRecorded
 from events.report import REPORT_EVENTS
-from projections.report_view import HANDLING_BUCKETS, OutOfOrder
+from projections.guard import next_in_line
+from projections.report_view import HANDLING_BUCKETS
 
 _REPORT_TYPES = {cls.event_type for cls in REPORT_EVENTS}
 NATIONAL = "ID"
@@ -178,10 +179,8 @@ class Statistics:
         guard_key = f"guard#{stored.stream_id}"
         guard = self._counters.guard(guard_key)
         last = guard[0] if guard else 0
-        if stored.version <= last:
+        if not next_in_line(stored, last):
             return False
-        if stored.version != last + 1:
-            raise OutOfOrder(f"{stored.stream_id}: got v{stored.version} while at v{last}")
         event = stored.event
         facts, deltas, puts = None, {}, {}
         if isinstance(event, InstitutionIndicatorsRecorded):

@@ -395,8 +395,9 @@ def test_clarified_report_can_be_verified_again():
     assert [type(ev) for ev in when(history, verify())] == [e.ReportVerified]
 
 
-def test_only_the_reporter_with_the_right_token_may_clarify():
-    with pytest.raises(Forbidden):
+def test_a_wrong_report_token_on_a_report_that_is_not_public_finds_no_report():
+    # A wrong token must not even reveal that the report exists.
+    with pytest.raises(ReportNotFound):
         when(on_hold(), reply(OTHER_REPORTER))
 
 
@@ -432,9 +433,14 @@ def test_staff_cannot_reply_as_the_reporter():
         when(in_progress(), reply(NATIONAL))
 
 
-def test_reporter_with_a_wrong_token_cannot_reply():
-    with pytest.raises(Forbidden):
+def test_reporter_with_a_wrong_token_cannot_reply_to_an_unverified_report():
+    with pytest.raises(ReportNotFound):
         when(submitted(), reply(OTHER_REPORTER))
+
+
+def test_reporter_with_a_wrong_token_cannot_reply_to_a_public_report():
+    with pytest.raises(Forbidden):
+        when(in_progress(), reply(OTHER_REPORTER))
 
 
 def test_public_caller_replying_to_a_public_report_is_told_to_authenticate():
