@@ -24,6 +24,7 @@ class FileArchive:
         self._path = path
         self._lock = threading.Lock()
         self._last: dict[str, int] = {}
+        _cut_torn_tail(path)
         for event in read_archive(path):
             self._last[event.stream_id] = max(self._last.get(event.stream_id, 0), event.version)
 
@@ -62,6 +63,17 @@ class S3Archive:
                 return False  # already archived: a redelivery
             raise
         return True
+
+
+def _cut_torn_tail(path: Path) -> None:
+    """A crash mid-write leaves a partial last line; cut it, so the next append starts on a fresh line
+    (the stream redelivers the event it held, since it was never acknowledged)."""
+    if not path.exists():
+        return
+    with path.open("rb+") as archive:
+        data = archive.read()
+        if data and not data.endswith(b"\n"):
+            archive.truncate(data.rfind(b"\n") + 1)
 
 
 def read_archive(path: Path) -> Iterator[StoredEvent]:

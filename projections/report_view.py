@@ -158,7 +158,7 @@ def index_keys(view: dict[str, Any]) -> dict[str, str | None]:
     if national:
         keys.update(q_nat="national", q_nat_b=f"national#{bucket}")
     institution = view["institution_id"] or view["addressed_institution_id"]
-    if institution:
+    if institution and status != "returned":  # returned as not its authority: the national admin's now
         keys.update(q_inst=institution, q_inst_b=f"{institution}#{bucket}")
     if view["unit_id"]:
         unit = f"{view['institution_id']}/{view['unit_id']}"

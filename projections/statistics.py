@@ -28,7 +28,7 @@ _REPORT_TYPES = {cls.event_type for cls in REPORT_EVENTS}
 NATIONAL = "ID"
 BUCKET_FIELDS = tuple(f"b_{bucket}" for bucket in sorted(set(HANDLING_BUCKETS.values())))
 # Clocks whose missed deadline makes a report overdue for the institution, and the events that meet them.
-_MEETS = {"verification": (e.ReportVerified, e.ReportArchived),
+_MEETS = {"verification": (e.ReportVerified, e.ReportArchived, e.ReportPutOnHold),  # a hold waits on the reporter
           "follow_up": (e.FollowUpPosted, e.ReportAnswered),
           "resolution": (e.ReportAnswered,)}
 
@@ -67,6 +67,8 @@ def fold(facts: ReportFacts | None, stored: StoredEvent, reference: ReferenceDat
         facts = replace(facts, status="disposed", institution_id=ev.institution_id, category_id=ev.category_id)
     elif isinstance(ev, e.ReportRedisposed):
         facts = replace(facts, status="disposed", institution_id=ev.institution_id)
+    elif isinstance(ev, e.ReportReturned):  # not its authority: it no longer counts for that institution
+        facts = replace(facts, institution_id=None)
     elif isinstance(ev, (e.FollowUpPosted, e.ReportAnswered)) and facts.follow_up_days is None:
         facts = replace(facts, follow_up_days=calendar.working_days_between(
             parse_instant(facts.submitted_at), parse_instant(stored.occurred_at), facts.zone))

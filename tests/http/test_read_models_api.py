@@ -266,7 +266,7 @@ def test_roles_without_a_work_queue_are_refused(world, who):
     error_of(world.get("/queue", **credentials), 403, "forbidden")
 
 
-# ------------------------------------------------------------------------------------------------ queues: order, filters
+# ---------------------------------------------------------------------------------------- queues: order, filters
 
 def test_a_queue_is_ordered_by_the_nearest_deadline(world):
     rows = queue(world, ADMIN_SAMARINDA)
@@ -315,7 +315,7 @@ def test_the_overdue_filter_follows_the_clock(world):
     assert world.names(queue(world, ADMIN_SAMARINDA, "?overdue=true&bucket=dalam_proses")) == ["e1"]
 
 
-# ------------------------------------------------------------------------------------------------ queues: pages, cursors
+# ---------------------------------------------------------------------------------------- queues: pages, cursors
 
 def test_pages_of_a_queue_follow_each_other_without_duplicates_or_gaps(world):
     found = pages(world, "/queue", ADMIN_SAMARINDA, limit=3)
@@ -509,10 +509,13 @@ def test_the_timeline_is_open_to_auditing_roles_and_the_handling_institution(tw,
     assert timeline["report_id"] == tw.ids["late"] and timeline["institution_id"] == SAMARINDA
 
 
-@pytest.mark.parametrize("token", [ADMIN_KALTIM, ADMIN_BALIKPAPAN, LIAISON_KOMINFO, SUPERVISOR_KEPRI],
-                         ids=["other institution", "former institution", "other unit", "other province"])
-def test_for_anyone_else_in_staff_the_report_does_not_exist(tw, token):
-    error_of(timeline_of(tw, "late", token), 404, "report_not_found")
+@pytest.mark.parametrize(("name", "token"), [("late", ADMIN_KALTIM), ("late", ADMIN_BALIKPAPAN),
+                                             ("bounced", ADMIN_BALIKPAPAN), ("late", LIAISON_KOMINFO),
+                                             ("late", SUPERVISOR_KEPRI)],
+                         ids=["province", "neighbouring city", "institution that returned it", "other unit",
+                              "other province"])
+def test_for_anyone_else_in_staff_the_report_does_not_exist(tw, name, token):
+    error_of(timeline_of(tw, name, token), 404, "report_not_found")
 
 
 def test_the_timeline_is_not_for_the_public_or_the_reporter(tw):
@@ -706,6 +709,32 @@ def test_statistics_of_an_unknown_institution_are_not_found(sw):
     error_of(sw.get("/stats/institutions/pemkot-atlantis?period=2026"), 404, "not_found")
 
 
+def test_a_report_the_sweep_reminded_counts_overdue_until_the_institution_answers(new_world):
+    from chalicelib.sweep import sweep
+
+    world = new_world()
+    world.submit("late")
+    world.verify("late")  # Monday 2 March: first follow-up due Monday 9 March 17:00 WITA
+    world.pump()
+    world.clock.now = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
+    recorded = sweep(world.services, world.clock()).recorded
+    world.pump()
+
+    assert recorded == {"ReminderSent": 1}
+    figures = stats(world, "/stats/institutions/pemkot-samarinda?period=2026-03")["figures"]
+    assert figures["overdue"] == 1 and stats(world, "/stats/regions/ID?period=2026")["figures"]["overdue"] == 1
+    steps = body_of(world.get(f"/reports/{world.ids['late']}/timeline", OMBUDSMAN), 200)["steps"]
+    assert [step["flags"] for step in steps] == [[], [], ["reminder"]]
+    assert steps[-1]["by"] == {"role": "system", "user_id": "lapor-system"}
+
+    world.do("late", "follow-ups", {"message": "Sudah ditambal.", "final": True}, token=ADMIN_SAMARINDA)
+    world.pump()
+
+    figures = stats(world, "/stats/institutions/pemkot-samarinda?period=2026-03")["figures"]
+    assert figures["overdue"] == 0 and figures["buckets"]["dalam_proses"] == 1
+    assert figures["follow_up_speed_working_days"] == 6.0  # 3, 4, 5, 6, 9, 10 March
+
+
 INDICATORS = {"year": 2026, "has_sk": True, "has_renaksi": False, "follow_up_quality": True}
 
 
@@ -765,7 +794,7 @@ def test_provinces_rank_by_completion_rate(sw):
     assert stats(sw, "/rankings?period=2026")["level"] == "province"
 
 
-def test_kabupaten_kota_ties_on_completion_are_broken_by_the_faster_follow_up(sw):
+def test_the_kabupaten_kota_of_a_province_rank_by_completion_rate(sw):
     rows = ranking(sw, "?level=regency&province=64&period=2026-03")
     top = [(row["code"], row["figures"]["completion_rate"], row["figures"]["follow_up_speed_working_days"])
            for row in rows[:2]]
