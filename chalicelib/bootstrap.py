@@ -21,6 +21,7 @@ from chalicelib.working_days import WorkingDayCalendar, default_calendar
 from infra.tables import DEADLINES, OUTBOX, REPORT_VIEWS, STATS, physical_name
 from chalicelib.notifications import AwsGateway
 from projections.deadline_index import DeadlineIndex
+from projections.archive import S3Archive
 from projections.outbox import Outbox
 from projections.report_view import ReportViews
 from projections.runner import ReadModel
@@ -97,6 +98,11 @@ class Services:
         """Everything the one stream consumer feeds."""
         return [self.views, self.stats, self.deadlines, self.outbox, LogBounds(self.generations),
                 *self.extra_read_models]
+
+    def __post_init__(self) -> None:
+        if self.settings.archive_bucket:  # in AWS the archive is S3; locally `lapor serve` adds the file archive
+            self.extra_read_models.append(S3Archive(self.settings.archive_bucket,
+                                                    boto3.client("s3", region_name=self.settings.region)))
 
 
 def build_services(settings: Settings, *, store: EventStore | None = None,

@@ -26,6 +26,7 @@ class Settings:
     table_names: Mapping[str, str] = field(default_factory=dict)
     email_from: str | None = None  # SES sender for reporters' e-mail
     staff_topic_arn: str | None = None  # SNS topic staff subscribe to (filtered by role/scope attributes)
+    archive_bucket: str | None = None  # S3 bucket of the append-only event archive (AWS)
 
     def __post_init__(self) -> None:
         if not self.table_names:
@@ -49,6 +50,7 @@ class Settings:
             token_secret=environ.get("LAPOR_TOKEN_SECRET", ""),
             email_from=environ.get("LAPOR_EMAIL_FROM") or None,
             staff_topic_arn=environ.get("LAPOR_STAFF_TOPIC_ARN") or None,
+            archive_bucket=environ.get("LAPOR_ARCHIVE_BUCKET") or None,
         )
 
 

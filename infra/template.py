@@ -52,6 +52,7 @@ PROJECTOR_POLICY = "ProjectorDataAccessPolicy"
 SWEEP_POLICY = "SweepDataAccessPolicy"
 SENDER_POLICY = "SenderAccessPolicy"
 STAFF_TOPIC = "StaffNotificationsTopic"
+ARCHIVE_BUCKET = "EventArchiveBucket"
 EMAIL_FROM_PARAMETER = "NotificationEmailFrom"
 
 # Stream mapping settings (stack.md §7 items 2-3).
@@ -187,6 +188,8 @@ def projector_policy_document(table_prefix: str) -> dict[str, Any]:
         _statement("EventsStreamList", ("dynamodb:ListStreams",), "*"),
         *_table_statements(PROJECTOR_GRANTS, table_prefix),
         _statement("FailureQueueSend", ("sqs:SendMessage",), {"Fn::GetAtt": [FAILURE_QUEUE, "Arn"]}),
+        # The archive only ever creates objects (create-only puts); it never reads, overwrites or deletes.
+        _statement("ArchiveWrite", ("s3:PutObject",), {"Fn::Sub": f"${{{ARCHIVE_BUCKET}.Arn}}/events/*"}),
     ]
     return {"Version": "2012-10-17", "Statement": statements}
 
@@ -216,6 +219,7 @@ def environment(stage: str, table_prefix: str, staff_auth: str) -> dict[str, Any
         "LAPOR_JWT_ISSUER": {"Ref": JWT_ISSUER_PARAMETER},
         "LAPOR_EMAIL_FROM": {"Ref": EMAIL_FROM_PARAMETER},
         "LAPOR_STAFF_TOPIC_ARN": {"Ref": STAFF_TOPIC},
+        "LAPOR_ARCHIVE_BUCKET": {"Ref": ARCHIVE_BUCKET},
     }
     if staff_auth == "jwks":
         variables["LAPOR_JWKS_URL"] = {"Ref": JWKS_URL_PARAMETER}
@@ -249,6 +253,18 @@ def merge_template(stage: str, table_prefix: str, *, staff_auth: str = "jwks") -
     env = environment(stage, table_prefix, staff_auth)
     for function in (API_FUNCTION, PROJECTOR_FUNCTION, SWEEP_FUNCTION, SENDER_FUNCTION):
         resources[function] = {"Properties": {"Environment": env}}
+    resources[ARCHIVE_BUCKET] = {
+        "Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "VersioningConfiguration": {"Status": "Enabled"},
+            # Object Lock in governance mode: archived events cannot be altered or removed for 10 years.
+            "ObjectLockEnabled": True,
+            "ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled", "Rule": {
+                "DefaultRetention": {"Mode": "GOVERNANCE", "Years": 10}}},
+            "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                               "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+            "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}}}
     resources[STAFF_TOPIC] = {"Type": "AWS::SNS::Topic",
                               "Properties": {"TopicName": f"{table_prefix}-staff-notifications"}}
     for policy, name, role, document in (
