@@ -193,7 +193,11 @@ def banner(system: LocalSystem) -> str:
 
 
 def serve(state: LocalState, host: str, port: int) -> int:
-    system = start(state, host, port)
+    try:
+        system = start(state, host, port)  # cleans up after itself if interrupted
+    except KeyboardInterrupt:
+        print("Stopped before LAPOR was up.", flush=True)
+        return 130
     stop = threading.Event()
 
     def request_stop(signum: int, frame: Any) -> None:

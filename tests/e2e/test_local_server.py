@@ -71,9 +71,13 @@ def server(tmp_path):
 
 def _wait_for(base: str, report_id: str, headers: dict, status: str) -> dict:
     """The projection is eventually consistent: poll the read model until it shows `status`."""
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 30
+    code, body = None, None
     while True:
-        code, body = _call("GET", f"{base}/reports/{report_id}", headers=headers)
+        try:
+            code, body = _call("GET", f"{base}/reports/{report_id}", headers=headers)
+        except (urllib.error.URLError, ConnectionError):  # a (re)starting server is not listening yet
+            pass
         if code == 200 and body["status"] == status:
             return body
         if time.monotonic() > deadline:
