@@ -24,6 +24,14 @@ BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), ti
 LEASE = timedelta(minutes=5)
 
 
+# Gateway answers that say "later", not "never" (SNS says Throttled, SES Throttling; a paused SES account or
+# configuration set resumes). Anything else from the gateway is a refusal of this address or message.
+TEMPORARY_ERRORS = frozenset({
+    "Throttling", "ThrottlingException", "Throttled", "KMSThrottling", "TooManyRequestsException",
+    "ServiceUnavailable", "InternalError", "InternalFailure", "AccountSendingPausedException",
+    "ConfigurationSetSendingPausedException"})
+
+
 class Rejected(Exception):
     """The gateway refused the address or the message for good: retrying cannot help."""
 
@@ -86,8 +94,7 @@ class AwsGateway:
                                     )["MessageId"]
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
-            if code in ("Throttling", "ThrottlingException", "ServiceUnavailable", "InternalError",
-                        "InternalFailure"):
+            if code in TEMPORARY_ERRORS:
                 raise TemporaryFailure(code) from None
             raise Rejected(f"{code}: {error.response.get('Error', {}).get('Message', '')}") from None
 
@@ -104,19 +111,23 @@ class SendResult:
         return {"sent": self.sent, "retried": self.retried, "dead": self.dead, "skipped": self.skipped}
 
 
-def _address(message: dict[str, Any], store: Any) -> str:
+def _destination(message: dict[str, Any], store: Any) -> tuple[str, str]:
+    """(channel, address). A reporter is reached the way they came (SMS for SMS reporters, else e-mail),
+    or by the other contact they left when that one is missing."""
     recipient = message["recipient"]
     if recipient["kind"] == "staff":
-        return "/".join(filter(None, (recipient.get("role"), recipient.get("institution_id"),
-                                      recipient.get("unit_id"))))
+        return "staff", "/".join(filter(None, (recipient.get("role"), recipient.get("institution_id"),
+                                               recipient.get("unit_id"))))
     person = store.get_personal(recipient["reporter_ref"])
-    address = None
-    if person is not None and not person.erased_at:
-        address = person.phone if message["channel"] == "sms" else (person.email or None)
-    if not address:
-        raise Rejected("the reporter left no " + ("phone number" if message["channel"] == "sms" else "e-mail")
-                       + " (or asked for erasure)")
-    return address
+    if person is None or person.erased_at:
+        raise Rejected("no contact: the reporter's details were removed by an erasure, or never given")
+    contacts = [("sms", person.phone), ("email", person.email)]
+    if message["channel"] != "sms":
+        contacts.reverse()
+    for channel, address in contacts:
+        if address:
+            return channel, address
+    raise Rejected("the reporter left neither a phone number nor an e-mail address")
 
 
 def send_due(outbox: Any, store: Any, gateway: Gateway, now: datetime, limit: int = 100) -> SendResult:
@@ -127,9 +138,9 @@ def send_due(outbox: Any, store: Any, gateway: Gateway, now: datetime, limit: in
             result.skipped += 1
             continue
         try:
-            delivery = Delivery(channel=message["channel"], address=_address(message, store),
-                                subject=f"LAPOR! {message['report_id']}", text=message["text"],
-                                message_id=message_id)
+            channel, address = _destination(message, store)
+            delivery = Delivery(channel=channel, address=address, subject=f"LAPOR! {message['report_id']}",
+                                text=message["text"], message_id=message_id)
             gateway_id = gateway.send(delivery)
         except Rejected as rejected:
             outbox.mark_failed(message_id, f"rejected: {rejected}", retry_at=None)

@@ -29,10 +29,11 @@ class SweepResult:
     due_reports: int = 0
     recorded: dict[str, int] = field(default_factory=dict)
     conflicts: int = 0
+    failed: list[str] = field(default_factory=list)  # reports the sweep could not handle (logged)
 
     def to_dict(self) -> dict:
         return {"now": self.now, "due_reports": self.due_reports, "recorded": self.recorded,
-                "conflicts": self.conflicts}
+                "conflicts": self.conflicts, "failed": self.failed}
 
 
 def sweep(services, now: datetime) -> SweepResult:
@@ -41,21 +42,28 @@ def sweep(services, now: datetime) -> SweepResult:
     correlation_id = f"sweep-{uuid.uuid4()}"
     for report_id in services.deadlines.due(iso(now)):
         result.due_reports += 1
-        for _ in range(MAX_ATTEMPTS):
-            history = services.store.load(report_id)
-            new_events = decide_due(replay(report_id, history), ctx)
-            if not new_events:
-                break
-            stored = chain_events(report_id, history[-1], new_events, actor=SYSTEM, channel="system", now=now,
-                                  correlation_id=correlation_id, causation_id=None)
-            try:
-                services.store.append(Append(report_id, len(history), stored))
-            except ConcurrencyConflict:
-                result.conflicts += 1  # someone acted on the report meanwhile: decide again on fresh state
-                continue
-            for event in stored:
-                result.recorded[event.type] = result.recorded.get(event.type, 0) + 1
-            break
-        else:
-            logger.error("sweep gave up on %s after %d conflicts", report_id, MAX_ATTEMPTS)
+        try:
+            _sweep_one(services, report_id, ctx, correlation_id, result)
+        except Exception:  # noqa: BLE001 — one broken report must not stop the others' reminders
+            logger.exception("sweep failed on %s", report_id)
+            result.failed.append(report_id)
     return result
+
+
+def _sweep_one(services, report_id: str, ctx: Context, correlation_id: str, result: SweepResult) -> None:
+    for _ in range(MAX_ATTEMPTS):
+        history = services.store.load(report_id)
+        new_events = decide_due(replay(report_id, history), ctx)
+        if not new_events:
+            return
+        stored = chain_events(report_id, history[-1], new_events, actor=SYSTEM, channel="system", now=ctx.now,
+                              correlation_id=correlation_id, causation_id=None)
+        try:
+            services.store.append(Append(report_id, len(history), stored))
+        except ConcurrencyConflict:
+            result.conflicts += 1  # someone acted on the report meanwhile: decide again on fresh state
+            continue
+        for event in stored:
+            result.recorded[event.type] = result.recorded.get(event.type, 0) + 1
+        return
+    raise RuntimeError(f"gave up on {report_id} after {MAX_ATTEMPTS} conflicts")

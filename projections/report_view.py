@@ -167,7 +167,7 @@ def index_keys(view: dict[str, Any]) -> dict[str, str | None]:
         keys["q_omb"] = "ombudsman"  # escalated by the reporter, or neglected for 60 days
     if view["neglected"] and status != "closed":
         keys.update(r_all="reprimand", r_prov=view["region_code"].split(".")[0], r_region=view["region_code"],
-                    r_inst=view["institution_id"])
+                    r_inst=view["institution_id"] if status != "returned" else None)
     if status not in ("submitted", "on_hold") and not view["confidential"]:
         keys.update(p_all="public", p_prov=view["region_code"].split(".")[0], p_region=view["region_code"],
                     p_inst=view["institution_id"], p_cat=view["category_id"])

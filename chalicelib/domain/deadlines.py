@@ -111,8 +111,10 @@ def pending_actions(state: ReportState, ctx: Context) -> list[tuple[datetime, Do
                     to_institution_id=who.institution_id)))
     neglect_at = _neglect_at(state)
     if neglect_at is not None:
+        # A report returned as not its authority is the national admin's to route, not that institution's fault.
+        institution_id = None if state.status == "returned" else state.institution_id
         actions.append((neglect_at, e.ReportNeglected(days_without_response=NEGLECT_DAYS,
-                                                      institution_id=state.institution_id,
+                                                      institution_id=institution_id,
                                                       region_code=state.region_code)))
     if state.status == "answered" and state.reply_due:
         actions.append((parse_instant(state.reply_due), e.ReportClosed(reason="no_reply")))

@@ -59,6 +59,7 @@ from chalice.test import Client  # noqa: E402
 
 from chalicelib.bootstrap import Services, build_services, use_services  # noqa: E402
 from chalicelib.clock import iso  # noqa: E402
+from chalicelib.domain.report import ReportState, state_to_json  # noqa: E402
 from chalicelib.errors import ConcurrencyConflict  # noqa: E402
 from chalicelib.local.pump import StreamPump  # noqa: E402
 from chalicelib.operations import verify_log  # noqa: E402
@@ -172,7 +173,7 @@ def test_the_sweep_records_each_due_event_once_and_only_for_due_reports(world):
     world.pump()
 
     assert world.sweep(VERIFICATION_DUE - timedelta(milliseconds=1)).to_dict() == {
-        "now": "2026-03-05T09:59:59.999Z", "due_reports": 0, "recorded": {}, "conflicts": 0}
+        "now": "2026-03-05T09:59:59.999Z", "due_reports": 0, "recorded": {}, "conflicts": 0, "failed": []}
     result = world.sweep(VERIFICATION_DUE)
     assert (result.due_reports, result.recorded, result.conflicts) == (3, {"ReminderSent": 3}, 0)
     for report_id in due:
@@ -204,7 +205,11 @@ def test_sweeping_twice_records_nothing_new_with_or_without_projecting_in_betwee
         assert world.types(report_id) == ["ReportSubmitted", "ReminderSent"]
 
 
-def test_two_sweeps_that_load_the_same_reports_at_once_record_each_event_exactly_once(world):
+@pytest.mark.parametrize("now, recorded", [
+    (VERIFICATION_DUE, ["ReminderSent"]),  # one event per report: a conditional PutItem
+    (NEGLECT_AT, ["ReminderSent", "ReportNeglected"]),  # two: a transaction
+], ids=["one-event-put", "two-event-transaction"])
+def test_two_sweeps_that_load_the_same_reports_at_once_record_each_event_exactly_once(world, now, recorded):
     ids = world.submit(3)
     world.pump()
     # Two scheduled invocations (two Lambdas: separate services), forced to interleave: both load every
@@ -227,7 +232,7 @@ def test_two_sweeps_that_load_the_same_reports_at_once_record_each_event_exactly
 
     def run(index: int, services: Services) -> None:
         try:
-            results[index] = sweep(services, VERIFICATION_DUE)
+            results[index] = sweep(services, now)
         except BaseException as error:  # noqa: BLE001 — surfaced below
             errors.append(error)
             barrier.abort()
@@ -238,12 +243,14 @@ def test_two_sweeps_that_load_the_same_reports_at_once_record_each_event_exactly
     for thread in threads:
         thread.join(timeout=60)
     assert not errors, errors
-    recorded = sum(result.recorded.get("ReminderSent", 0) for result in results.values())
-    assert recorded == 3
+    totals = Counter()
+    for result in results.values():
+        totals.update(result.recorded)
+    assert totals == {name: 3 for name in recorded}
     assert sum(result.conflicts for result in results.values()) == 3  # every race had exactly one loser
     for report_id in ids:
         events = world.services.store.load(report_id)
-        assert [event.type for event in events] == ["ReportSubmitted", "ReminderSent"]
+        assert [event.type for event in events] == ["ReportSubmitted", *recorded]
         assert verify_log(events).broken == {}
 
 
@@ -341,6 +348,51 @@ def test_a_conflict_raised_once_by_the_store_is_retried(world, monkeypatch):
     assert world.types(report_id) == ["ReportSubmitted", "ReminderSent"]
 
 
+def _index_item(world: World, report_id: str) -> dict[str, Any]:
+    return boto3.client("dynamodb").get_item(TableName=world.services.generations.table_name(DEADLINES),
+                                             Key={"report_id": {"S": report_id}}, ConsistentRead=True)["Item"]
+
+
+def test_the_index_holds_the_replayed_state_and_the_next_action_after_each_sweep(world):
+    from chalicelib.domain.deadlines import next_action_at
+    from chalicelib.domain.report import Context, replay, state_from_json
+
+    report_id = world.submit(1)[0]
+    world.do(report_id, "verification", {"institution_id": "pemkot-samarinda"}, token=NASIONAL)
+    world.do(report_id, "assignment", {"unit_id": "dinas-pupr"}, token=ADMIN_SAMARINDA)
+    world.pump()
+    ctx = Context(now=T0, calendar=world.services.calendar, reference=world.services.reference)
+    # Follow-up: Mon 2 Mar + 5 WD = Mon 9 Mar 17:00 WITA; then +2 WD (Wed 11), +2 WD (Fri 13).
+    expected_next = ["2026-03-09T09:00:00.000Z", "2026-03-11T09:00:00.000Z", "2026-03-13T09:00:00.000Z",
+                     "2026-03-27T09:00:00.000Z"]
+    for step, now in enumerate((None, *expected_next[:3])):
+        if now is not None:
+            assert world.sweep(datetime.fromisoformat(now)).due_reports == 1
+            world.pump()
+        item = _index_item(world, report_id)
+        state = replay(report_id, world.services.store.load(report_id))
+        assert state_from_json(json.loads(item["state"]["S"])) == state
+        assert item["next_action"]["S"] == f"{next_action_at(state, ctx)}#{report_id}" == \
+            f"{expected_next[step]}#{report_id}"
+    assert world.types(report_id)[-3:] == ["ReminderSent", "DeadlineEscalated", "DeadlineEscalated"]
+
+
+def test_a_report_archived_by_the_sweep_leaves_the_due_date_index(world):
+    held, waiting = world.submit(2)
+    world.do(held, "hold", {"question": "Di titik mana tepatnya?"}, token=NASIONAL)
+    world.pump()
+    archive_at = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)  # Mon 2 Mar + 10 WD = Mon 16 Mar 17:00 WIB
+    assert world.sweep(archive_at - timedelta(milliseconds=1)).recorded == {"ReminderSent": 1}  # `waiting` only
+    world.pump()
+    result = world.sweep(archive_at)
+    assert (result.due_reports, result.recorded) == (1, {"ReportArchived": 1})
+    world.pump()
+    assert world.types(held) == ["ReportSubmitted", "ReportPutOnHold", "ReportArchived"]
+    assert "next_action" not in _index_item(world, held) and "due_q" not in _index_item(world, held)
+    assert world.services.deadlines.due("2031-01-01T00:00:00.000Z") == [waiting]
+    assert world.sweep(datetime(2026, 12, 1, tzinfo=UTC)).recorded == {"ReportNeglected": 1}  # `waiting` again
+
+
 # ---------------------------------------------------------------------------------------------- cost
 
 def _fill_index_with_future_reports(world: World, count: int) -> None:
@@ -351,8 +403,11 @@ def _fill_index_with_future_reports(world: World, count: int) -> None:
     for n in range(count):
         report_id = f"LAP-SYNTH{n:06d}"
         next_action = iso(datetime(2026, 6, 1, tzinfo=UTC) + timedelta(minutes=37 * n))
+        state = ReportState(report_id=report_id, version=1, status="submitted", title="Jalan rusak",
+                            report_type="complaint", category_id="infrastruktur.jalan-rusak", region_code="64.72",
+                            submitted_at=iso(T0), verification_due=next_action)
         items.append({"report_id": {"S": report_id}, "version": {"N": "1"},
-                      "state": {"S": json.dumps({"report_id": report_id, "status": "submitted"})},
+                      "state": {"S": json.dumps(state_to_json(state))},
                       "due_q": {"S": "due"}, "next_action": {"S": f"{next_action}#{report_id}"}})
     for start in range(0, len(items), 25):
         batch = [{"PutRequest": {"Item": item}} for item in items[start:start + 25]]
@@ -372,6 +427,17 @@ def _index_size(world: World) -> int:
         start = page.get("LastEvaluatedKey")
         if not start:
             return total
+
+
+def _index_pages(world: World) -> int:
+    client, pages, start = boto3.client("dynamodb"), 0, None
+    while True:
+        kwargs = {"ExclusiveStartKey": start} if start else {}
+        page = client.scan(TableName=world.services.generations.table_name(DEADLINES), **kwargs)
+        pages += 1
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return pages
 
 
 def _measured_sweep(world: World, open_reports: int) -> tuple[Counter, dict[str, int]]:
@@ -403,6 +469,8 @@ def test_the_sweep_costs_the_same_requests_with_100_or_10000_open_reports_in_the
     assert small_seen == large_seen
     # One Query of the due-date index, then per due report one Query (load) and one PutItem (append).
     assert small_seen == Counter({("dynamodb", "Query"): 1 + 5, ("dynamodb", "PutItem"): 5}), small_seen
+    # The measurement can tell: reading the large index whole takes many 1 MB pages, the small one one.
+    assert _index_pages(small) == 1 and _index_pages(large) > 5
 
 
 # ---------------------------------------------------------------------------------------------- read models
@@ -462,3 +530,16 @@ def test_the_ombudsman_queue_lists_neglected_and_escalated_reports_only(world):
     assert status == 200
     neglect = [step for step in timeline["steps"] if step["type"] == "ReportNeglected"]
     assert len(neglect) == 1 and "neglected" in neglect[0]["flags"] and neglect[0]["by"]["role"] == "system"
+
+
+def test_a_returned_report_left_without_redisposition_is_not_reprimanded_against_the_returning_institution(world):
+    report_id = world.submit(1)[0]
+    world.do(report_id, "verification", {"institution_id": "pemkot-samarinda"}, token=NASIONAL)
+    world.do(report_id, "return", {"reason": "Bukan wewenang kami; jalan provinsi."}, token=ADMIN_SAMARINDA)
+    world.pump()
+    assert world.sweep(NEGLECT_AT).recorded["ReportNeglected"] == 1
+    world.pump()
+    status, everywhere = world.get("/reprimands", SUPERVISOR)
+    assert status == 200 and [row["report_id"] for row in everywhere["reports"]] == [report_id]
+    status, samarinda = world.get("/reprimands?institution=pemkot-samarinda", SUPERVISOR)
+    assert status == 200 and samarinda["reports"] == []
