@@ -212,10 +212,6 @@ class Statistics:
         return self._counters.read_many(keys)
 
     @staticmethod
-    def counters_of(item: dict[str, Any] | None) -> dict[str, int] | None:
-        return item
-
-    @staticmethod
     def indicators_of(item: dict[str, Any] | None) -> dict[str, Any] | None:
         return json.loads(item["document"]) if item else None
 

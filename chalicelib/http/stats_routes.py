@@ -93,7 +93,7 @@ def get_institution_stats(call: Call) -> dict[str, Any]:
     items = stats.read_many([f"institution:{institution.id}#{period}", f"indicators#{institution.id}#{period[:4]}"])
     return {"institution": {"id": institution.id, "name": institution.name, "region_code": institution.region_code},
             "period": period,
-            "figures": figures(stats.counters_of(items.get(f"institution:{institution.id}#{period}"))),
+            "figures": figures(items.get(f"institution:{institution.id}#{period}")),
             "indicators": stats.indicators_of(items.get(f"indicators#{institution.id}#{period[:4]}"))}
 
 
@@ -142,7 +142,7 @@ def list_region_ranking(call: Call) -> dict[str, Any]:
                             + [f"indicators#{inst.id}#{year}" for *_, inst in subjects if inst])
     rows = []
     for code, name, key, institution in subjects:
-        row_figures = figures(stats.counters_of(items.get(f"{key}#{period}")))
+        row_figures = figures(items.get(f"{key}#{period}"))
         indicators = stats.indicators_of(items.get(f"indicators#{institution.id}#{year}")) if institution else None
         rows.append({"code": code, "name": name, "institution_id": institution.id if institution else None,
                      "figures": row_figures, "indicators": indicators,
