@@ -85,8 +85,9 @@ class CommandHandler:
                 response: dict[str, Any]) -> IdempotencyRecord | None:
         if request.idempotency_key is None:
             return None
-        return IdempotencyRecord(key=_scoped_key(principal, request.idempotency_key, request.fingerprint), fingerprint=request.fingerprint,
-                                 stream_id=stream_id, response=response, created_at=iso(request.now),
+        return IdempotencyRecord(key=_scoped_key(principal, request.idempotency_key, request.fingerprint),
+                                 fingerprint=request.fingerprint, stream_id=stream_id, response=response,
+                                 created_at=iso(request.now),
                                  expires_at=int((request.now + IDEMPOTENCY_TTL).timestamp()))
 
     def _earlier_result(self, principal: Principal, request: Request) -> dict[str, Any] | None:
@@ -114,9 +115,7 @@ class CommandHandler:
         command = replace(command, access_token_hash=hash_token(token), reporter_ref=reporter_ref)
         state = ReportState(report_id=report_id)
         new_events = decide(state, command, self._context(request))
-        stored = chain_events(report_id, None, new_events, actor=command.principal.actor(), channel=command.channel,
-                              now=request.now, correlation_id=request.correlation_id,
-                              causation_id=request.idempotency_key)
+        stored = self._chain(report_id, [], new_events, command.principal, request, command.channel)
         state = replay(report_id, stored)
         response = _summary(state, stored) | {"verification_due": state.verification_due}
         record = self._record(command.principal, request, report_id, response | {_TOKEN_SALT: salt})
