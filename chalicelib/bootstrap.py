@@ -96,8 +96,14 @@ class Services:
 
     def read_models(self) -> list[ReadModel]:
         """Everything the one stream consumer feeds."""
-        return [self.views, self.stats, self.deadlines, self.outbox, LogBounds(self.generations),
-                *self.extra_read_models]
+        return [self.views, self.stats, self.deadlines, self.outbox, self.log_bounds, *self.extra_read_models]
+
+    @property
+    def log_bounds(self) -> LogBounds:
+        with self._lock:
+            if "log_bounds" not in self._read_models:
+                self._read_models["log_bounds"] = LogBounds(self.generations)
+            return self._read_models["log_bounds"]
 
     def __post_init__(self) -> None:
         if self.settings.archive_bucket:  # in AWS the archive is S3; locally `lapor serve` adds the file archive

@@ -91,10 +91,11 @@ def _bar(done: int, total: int, width: int = 30) -> str:
 def cmd_rebuild(args: argparse.Namespace) -> int:
     import time
 
-    from chalicelib.operations import rebuild
+    from chalicelib.operations import UnknownLogStart, rebuild
     from infra.tables import REBUILDABLE
 
     services = _running(args)
+    since = _day(args.since, "--since") if args.since else None
     targets = REBUILDABLE if args.projection == "all" else (args.projection,)
 
     def show(progress) -> None:
@@ -103,8 +104,11 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
               f"{progress.rate:,.0f} events/s", end="", file=sys.stderr, flush=True)
 
     for logical in targets:
-        result = rebuild(services, logical, today=system_now().date(), on_progress=show,
-                         settle=lambda: time.sleep(services.generations._refresh + 0.5))
+        try:
+            result = rebuild(services, logical, now=system_now, since=since, on_progress=show,
+                             settle=lambda: time.sleep(services.generations.refresh_seconds + 0.5))
+        except UnknownLogStart as unknown:
+            raise SystemExit(f"lapor rebuild: {unknown}") from None
         print(file=sys.stderr)
         print(f"rebuilt {logical}: {result.events:,} events in {result.seconds:.1f} s "
               f"({result.rate:,.0f} events/s); now serving generation {services.generations.current()[logical]}")
@@ -205,6 +209,7 @@ def parser() -> argparse.ArgumentParser:
 
     rebuild = commands.add_parser("rebuild", help="rebuild a read model from the whole log and switch to it")
     rebuild.add_argument("projection", choices=("report_views", "stats", "deadlines", "all"))
+    rebuild.add_argument("--since", help="first UTC day of the log, if the control table does not know it")
     rebuild.set_defaults(run=cmd_rebuild)
 
     replay = commands.add_parser("replay", help="print a report's state as of an instant")

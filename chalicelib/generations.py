@@ -20,14 +20,14 @@ class Generations:
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self._client, self._prefix = client, prefix
         self._control = physical_name(prefix, CONTROL)
-        self._refresh, self._monotonic = refresh_seconds, monotonic
+        self.refresh_seconds, self._monotonic = refresh_seconds, monotonic
         self._cached: dict[str, int] | None = None
         self._read_at = 0.0
         self._lock = threading.Lock()
 
     def current(self) -> dict[str, int]:
         with self._lock:
-            if self._cached is None or self._monotonic() - self._read_at >= self._refresh:
+            if self._cached is None or self._monotonic() - self._read_at >= self.refresh_seconds:
                 item = self._client().get_item(TableName=self._control, Key=_KEY, ConsistentRead=True).get("Item", {})
                 self._cached = {name: int(item[name]["N"]) if name in item else 0 for name in REBUILDABLE}
                 self._read_at = self._monotonic()
@@ -57,18 +57,26 @@ class Generations:
 
 
 class LogBounds:
-    """A tiny read model: records the day of every stream's first event (one conditional write per report)."""
+    """A tiny read model: the day of the log's first event. It writes only when a stream starts on a day
+    earlier than any it knows of (in practice: once, and again only for a restore of older events)."""
 
     def __init__(self, generations: Generations) -> None:
         self._generations = generations
+        self._known: str | None = None
 
     def handles(self, stored: Any) -> bool:
         return stored.version == 1
 
     def project(self, stored: Any) -> bool:
+        if self._known is None:
+            self._known = self._generations.first_day()
+        if self._known is not None and self._known <= stored.day:
+            return False
         client = self._generations._client()
         try:
             self._generations.note_first_day(stored.day)
         except client.exceptions.ConditionalCheckFailedException:
-            return False  # an earlier day is already recorded
+            self._known = self._generations.first_day()  # another process recorded an earlier day
+            return False
+        self._known = stored.day
         return True

@@ -108,17 +108,26 @@ class RebuildProgress:
         return self.events / self.seconds if self.seconds > 0 else 0.0
 
 
-def rebuild(services: Any, logical: str, *, today: date,
+class UnknownLogStart(Exception):
+    """The control table does not know the log's first day; a rebuild from "today" would lose the past."""
+
+
+def rebuild(services: Any, logical: str, *, now: Callable[[], datetime], since: str | None = None,
             on_progress: Callable[[RebuildProgress], None] | None = None,
             settle: Callable[[], None] = lambda: None) -> RebuildProgress:
     """Replay the whole log into a fresh generation of one read model, switch to it, then catch up.
 
     The live projector keeps writing the old generation until the switch reaches it (`settle` waits out the
-    generation cache); the catch-up pass re-applies the days since the rebuild began, which the version
-    guards make harmless for everything already applied.
+    generation cache); the catch-up pass re-applies every day from the rebuild's start to its end, which the
+    version guards make harmless for everything already applied.
     """
     from infra.tables import create_table, physical_name
 
+    started_day = now().date()
+    first = since or services.generations.first_day()
+    if first is None:
+        raise UnknownLogStart("the log's first day is not recorded in the control table; "
+                              "give the first day of the log (--since YYYY-MM-DD)")
     generation = services.generations.current()[logical] + 1
     name = physical_name(services.settings.table_prefix, logical, generation)
     client = services.dynamodb()
@@ -127,9 +136,8 @@ def rebuild(services: Any, logical: str, *, today: date,
         client.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
     create_table(client, logical, name)
     target = services.read_model_in(logical, name)
-    first = services.generations.first_day() or today.isoformat()
-    last = (today + timedelta(days=1)).isoformat()  # events are bucketed by UTC day; local "today" may be ahead
-    days = days_between(min(first, today.isoformat()), last)
+    # Events are bucketed by UTC day; a local "today" may already be tomorrow in UTC terms.
+    days = days_between(min(first, started_day.isoformat()), (started_day + timedelta(days=1)).isoformat())
     started, applied = time.monotonic(), 0
     for n, day in enumerate(days, start=1):
         for event in services.store.read_days(day, day):
@@ -141,7 +149,8 @@ def rebuild(services: Any, logical: str, *, today: date,
     result = RebuildProgress(logical, len(days), len(days), applied, time.monotonic() - started)
     services.generations.switch(logical, generation)
     settle()
-    for day in days[-2:]:  # catch up with what the live projector wrote to the old generation meanwhile
+    # Catch up with what the live projector wrote to the old generation meanwhile, however long it took.
+    for day in days_between(started_day.isoformat(), (now().date() + timedelta(days=1)).isoformat()):
         for event in services.store.read_days(day, day):
             if target.handles(event):
                 target.project(event)

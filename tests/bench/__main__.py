@@ -1,99 +1,42 @@
-"""`python -m tests.bench` (or `make bench`): DynamoDB request counts and event-store throughput on moto.
+"""`python -m tests.bench` (or `make bench`): DynamoDB request counts, event-store and projection throughput,
+rebuild speed, and read costs against data volume, on moto.
 
-One ThreadedMotoServer on 127.0.0.1 serves everything, over real HTTP, as Lambda would talk to DynamoDB.
+One ThreadedMotoServer on 127.0.0.1 serves every measured request, over real HTTP, as Lambda would talk to
+DynamoDB. Large tables are filled, and the 100,000-event rebuild runs, against the same moto backend in-process
+(tests/bench/common.py `in_process`).
 
 1. Request counts: a report's whole life through the real CommandHandler (submit, verify, assign, follow-up,
    final answer, accept), the projector, and GET /reports/{id}. Every HTTP request any botocore client in this
-   process sends is counted (see RequestCounter for the hook point).
+   process sends is counted (see tests/bench/common.py RequestCounter for the hook point).
 2. Correctness gate: two writers at the same version, exactly one wins (our store, raw boto3, aett).
 3. Throughput of load + append, same server, same run, a fresh table per contender with the same number of
    pre-seeded background items (moto's Query cost grows with the whole table, not the partition):
    raw boto3 (the floor), raw boto3 + ReturnConsumedCapacity=TOTAL (what pynamodb sends on every request),
    our DynamoDBEventStore, and aett 3.4.1. Commands are interleaved one by one across contenders.
+4. Projection throughput: a 400-event log through every read model (and all of them as the projector), against
+   the speed of reading the same log back (tests/bench/read_models.py).
+5. `lapor rebuild` (chalicelib.operations.rebuild): that log over HTTP, and 100,000 events in-process
+   (tests/bench/rebuild.py).
+6. Requests and items read per GET /stats/regions/{code}, GET /queue (first and cursor page) and GET /rankings
+   at 1,000 and at 100,000 reports: they must be equal (tests/bench/read_models.py).
+7. Requests per deadline sweep at 1,000 and at 100,000 open reports with the same 10 due: equal
+   (tests/bench/sweep.py).
 
-Takes about 2-3 minutes. Results go to stdout and to tests/bench/RESULTS.md. Numbers from moto are NOT
-predictive of AWS; they compare client-side overhead under identical server conditions.
+Takes about 15-20 minutes on 2 CPUs (section 5 is most of it). Results go to stdout and to
+tests/bench/RESULTS.md. Numbers from moto are NOT predictive of AWS; they compare client-side overhead under
+identical server conditions, and count requests, which do carry over.
 
 No `from __future__ import annotations` here: aett reads `apply_memento`'s annotation at run time.
 """
-import os
-
-# Fake credentials before any AWS client exists; nothing here may ever reach AWS.
-REGION = "ap-southeast-3"
-os.environ.update(AWS_DEFAULT_REGION=REGION, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-                  AWS_SESSION_TOKEN="testing", AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
-                  POWERTOOLS_SERVICE_NAME="lapor-bench", POWERTOOLS_METRICS_NAMESPACE="lapor-bench")
-for _name in ("DYNAMODB_ENDPOINT", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
-    os.environ.pop(_name, None)
-
-import json  # noqa: E402
-import threading  # noqa: E402
-from collections import Counter  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-from typing import Any, Callable  # noqa: E402
-
-import botocore.handlers  # noqa: E402
-
-
-class RequestCounter:
-    """Counts every HTTP request any botocore client in this process sends, by (service, operation).
-
-    Hook point: `botocore.handlers.BUILTIN_HANDLERS`, the list every new botocore Session registers on its
-    event emitter (clients copy their session's emitter when created). It is where moto's own `mock_aws`
-    stubber hooks in. Appending a `before-send` handler here, before any session exists, reaches
-    pynamodb's clients (pynamodb makes its own `botocore.session.get_session()` per Connection and thread),
-    boto3's default session (the stream pump, the raw contender) and aett's private `boto3.Session`,
-    without wrapping any of them. `before-send` fires once per HTTP attempt, so retries would count too.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counts: Counter = Counter()  # (service, operation, table label) -> requests
-        self.table_prefix: str | None = None  # set: attribute requests to tables (parses the request body)
-
-    def __call__(self, event_name: str = "", request: Any = None, **_: object) -> None:
-        # event_name is "before-send.<service-id>.<Operation>". Returning None lets the request go out.
-        _, _, rest = event_name.partition(".")
-        service, _, operation = rest.partition(".")
-        label = self._tables(request) if self.table_prefix is not None else ""
-        with self._lock:
-            self._counts[(service, operation, label)] += 1
-        return None
-
-    def _tables(self, request: Any) -> str:
-        try:
-            body = json.loads(request.body or b"{}")
-        except (AttributeError, TypeError, ValueError):
-            return ""
-        if "TableName" in body:
-            names = [body["TableName"]]
-        elif "TransactItems" in body:
-            names = [next(iter(item.values()))["TableName"] for item in body["TransactItems"]]
-        else:
-            names = list(body.get("RequestItems", {}))
-        prefix = self.table_prefix or ""
-        return "+".join(dict.fromkeys(name.removeprefix(prefix) for name in names))
-
-    def snapshot(self) -> Counter:
-        with self._lock:
-            return Counter(self._counts)
-
-    @contextmanager
-    def measure(self):
-        """`with counter.measure() as seen:` -> `seen` holds the requests sent inside the block."""
-        seen: Counter = Counter()
-        before = self.snapshot()
-        try:
-            yield seen
-        finally:
-            seen.update(self.snapshot() - before)
-
-
-COUNTER = RequestCounter()
-botocore.handlers.BUILTIN_HANDLERS.append(("before-send", COUNTER))
+from tests.bench.common import (COUNTER, MOTO, REGION, batch_put, breakdown, dynamodb_client,  # noqa: E402,I001
+                                endpoint_env, ms, operations, pct, total)
 
 # Everything below may create botocore sessions.
 import datetime as dt  # noqa: E402
+import os  # noqa: E402
+import threading  # noqa: E402
+from collections import Counter  # noqa: E402
+from typing import Any, Callable  # noqa: E402
 import importlib.metadata  # noqa: E402
 import logging  # noqa: E402
 import platform  # noqa: E402
@@ -153,64 +96,12 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 
 # ----------------------------------------------------------------------------------------------- helpers
 
-def ms(seconds: float) -> float:
-    return seconds * 1000.0
-
-
-def pct(values: list[float], q: int) -> float:
-    """The q-th percentile (inclusive method), in the values' unit."""
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
-
-
-def operations(seen: Counter, service: str = "dynamodb") -> dict[str, int]:
-    """Requests by operation name, whatever the table."""
-    out: Counter = Counter()
-    for (svc, op, _), n in seen.items():
-        if svc == service:
-            out[op] += n
-    return dict(out)
-
-
 def median_ratio_ci(numerator: list[float], denominator: list[float], rounds: int = 1000) -> tuple[float, float]:
     """95% bootstrap interval of median(numerator) / median(denominator)."""
     rng = random.Random(1708)
     ratios = sorted(statistics.median(rng.choices(numerator, k=len(numerator)))
                     / statistics.median(rng.choices(denominator, k=len(denominator))) for _ in range(rounds))
     return ratios[int(0.025 * rounds)], ratios[int(0.975 * rounds) - 1]
-
-
-def breakdown(seen: Counter, service: str = "dynamodb", per: float = 1) -> str:
-    """E.g. "PutItem 1 (events), Query 1 (events)"; per divides the counts (requests per event)."""
-    parts = [f"{op} {n / per:.3g}" + (f" ({table})" if table else "")
-             for (svc, op, table), n in sorted(seen.items()) if svc == service]
-    return ", ".join(parts) or "none"
-
-
-def total(seen: Counter, service: str = "dynamodb") -> int:
-    return sum(n for (svc, _, _), n in seen.items() if svc == service)
-
-
-def dynamodb_client(url: str):
-    return boto3.client("dynamodb", endpoint_url=url, region_name=REGION)
-
-
-@contextmanager
-def endpoint_env(url: str):
-    """Point botocore's standard service-endpoint setting at moto while a third-party client is created."""
-    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = url
-    try:
-        yield
-    finally:
-        os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
-
-
-def batch_put(client, table: str, items: list[dict[str, Any]]) -> None:
-    for start in range(0, len(items), 25):
-        request = {table: [{"PutRequest": {"Item": item}} for item in items[start:start + 25]]}
-        while request:
-            request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or None
 
 
 def new_stream_id(prefix: str) -> str:
@@ -850,14 +741,17 @@ def per_command(seen: Counter, commands: int) -> str:
 
 
 def render(counts: CountResults, gates: list[Gate], contenders: list[Contender], sizes: dict[str, int],
-           elapsed: float, problems: list[str], started_at: dt.datetime, wall: float) -> tuple[str, bool]:
+           elapsed: float, problems: list[str], started_at: dt.datetime, wall: float,
+           more: list[str], part_seconds: dict[str, float]) -> tuple[str, bool]:
     raw, raw_rcc, ours, aett = contenders
     lines: list[str] = []
     add = lines.append
     facts = versions()
-    add("# LAPOR event-store benchmark (moto server)")
+    add("# LAPOR benchmark (moto server): event store, projections, rebuild, read costs, deadline sweep")
     add("")
-    add(f"- Date: {started_at:%Y-%m-%d %H:%M} UTC; whole run {wall:.0f} s (timed section {elapsed:.0f} s)")
+    add(f"- Date: {started_at:%Y-%m-%d %H:%M} UTC; whole run {wall:.0f} s ("
+        + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in part_seconds.items())
+        + f"; section 3's timed run {elapsed:.0f} s)")
     end_load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
     add(f"- Machine: {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, load average (1/5/15 min) "
         f"at start {', '.join(f'{x:.2f}' for x in LOADAVG)}, at end {', '.join(f'{x:.2f}' for x in end_load)} "
@@ -865,8 +759,10 @@ def render(counts: CountResults, gates: list[Gate], contenders: list[Contender],
     add("- Versions: " + ", ".join(f"{k} {v}" for k, v in facts.items()))
     add("- Server: one moto ThreadedMotoServer on 127.0.0.1 in the same process (client and server share the "
         "GIL and the CPUs); every request is real HTTP (moto answers `Connection: close`, so each request opens "
-        "a new TCP connection, for every contender alike).")
-    add("- Reproduce: `make bench` (installs requirements-bench.txt, runs `python -m tests.bench`).")
+        "a new TCP connection, for every contender alike). Where sections 4-7 say *in-process*, the same moto "
+        "backend (same tables, same moto_speedups) is called in this process without HTTP.")
+    add("- Reproduce: `make bench` (installs the `bench` extra of pyproject.toml, runs `python -m tests.bench`); with the "
+        "benchmark venv: `python -m tests.bench` from the repository root.")
     add("- Numbers from moto are **not predictive of AWS**. They compare client-side work under identical "
         "server conditions.")
     add("")
@@ -927,10 +823,9 @@ def render(counts: CountResults, gates: list[Gate], contenders: list[Contender],
         "valid).")
     if any(gate.wiped for gate in gates):
         add("")
-        add(f"**Winner's write erased by moto:** {MOTO_ROLLBACK} The refusal itself (exactly one winner) held "
-            "every time. The same hazard exists under `lapor serve`, which runs on this moto server: a refused "
-            "transaction (conflict or reused Idempotency-Key) racing another write to the same table can erase "
-            "that write.")
+        add(f"**Winner's write erased by moto:** {MOTO_ROLLBACK} chalicelib.local.moto_speedups serializes every "
+            "moto write under one lock to prevent exactly this, yet it happened here: a regression to look at. The "
+            "refusal itself (exactly one winner) held every time.")
     add("")
 
     add(f"## 3. Throughput: {STREAMS} streams x {EVENTS_PER_STREAM} events per contender "
@@ -1007,26 +902,90 @@ def render(counts: CountResults, gates: list[Gate], contenders: list[Contender],
         "work against moto 5.2.5: SigV4 then names region `localhost` and moto answers HTTP 500 "
         "(`KeyError: 'localhost'`). aett is therefore given region "
         f"`{REGION}` and botocore's standard `AWS_ENDPOINT_URL_DYNAMODB`, set only while its clients are created.")
-    add("- moto runs with `chalicelib.local.moto_speedups` installed, as under `lapor serve` and the tests (it "
-        "takes moto's transaction rollback snapshot once per table instead of once per item; only "
-        "TransactWriteItems is affected, and the timed appends are single PutItems).")
+    add("- moto runs with `chalicelib.local.moto_speedups` installed, as under `lapor serve` and the tests: it "
+        "takes moto's transaction rollback snapshot once per table instead of once per item, and serializes every "
+        "moto write under one lock (the single-writer throughput run never waits on it).")
     add("- aett runs with its DefaultAggregateRepository as documented (snapshot store on, no snapshots taken), "
         "so every get costs two Queries; its snapshot table is empty, so moto's per-table scan is cheap there.")
-    add(f"- Known moto limitation, whether or not it shows in this run's races: {MOTO_ROLLBACK} "
-        "It does not change who wins, and it cannot happen in the single-writer throughput run.")
+    add(f"- {MOTO_ROLLBACK} moto_speedups' write lock rules that out in this process (and "
+        "under `lapor serve`); the gate's *erased* column checks it on every run.")
     add("- The raw contenders write the same attributes and sizes as ours (a serialized LAPOR event as template, "
         "with its stream, version and index key replaced) without computing a hash: it is the floor.")
+    add("")
+    lines += more
     all_ok &= all(gate.passed for gate in gates) and not problems and counts.chain_ok
-    return "\n".join(lines) + "\n", all_ok
+    return "\n".join(lines).rstrip("\n") + "\n", all_ok
 
 
 LOADAVG = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+
+
+def extended(url: str, part_seconds: dict[str, float]) -> tuple[list[str], bool]:
+    """Sections 4-7: projection throughput, rebuild, reads vs number of reports, the deadline sweep."""
+    from tests.bench import read_models, rebuild, sweep
+
+    began = time.perf_counter()
+    print(f"4/7 projection throughput: {read_models.PROJECTION_REPORTS * 5} events through every read model ...",
+          file=sys.stderr)
+    projection = read_models.projection_throughput(url)
+    part_seconds["section 4"] = time.perf_counter() - began
+
+    began = time.perf_counter()
+    print(f"5/7 rebuild: {projection.events} events over HTTP, {rebuild.REBUILD_REPORTS * 5:,} in-process "
+          "(the long part) ...", file=sys.stderr)
+    rebuilt = rebuild.rebuild_all(projection)
+    part_seconds["section 5"] = time.perf_counter() - began
+
+    began = time.perf_counter()
+    print(f"6/7 reads per request at {' and '.join(f'{n:,}' for n in read_models.READ_SIZES)} reports ...",
+          file=sys.stderr)
+    reads = read_models.read_costs(url)
+    part_seconds["section 6"] = time.perf_counter() - began
+
+    began = time.perf_counter()
+    print(f"7/7 deadline sweep at {' and '.join(f'{n:,}' for n in sweep.SWEEP_SIZES)} open reports ...",
+          file=sys.stderr)
+    sweeps = sweep.sweep_costs(url)
+    part_seconds["section 7"] = time.perf_counter() - began
+
+    lines = method_notes()
+    lines += read_models.render_projection(projection)
+    lines += rebuild.render_rebuild(rebuilt)
+    lines += read_models.render_read_costs(reads)
+    lines += sweep.render_sweep(sweeps)
+    log = rebuilt.large_log
+    ok = (reads.ok and sweep.sweeps_equal(sweeps) and log.chains_ok and log.sample_view_ok
+          and log.rebuilt_views == log.reports and all(run.due_after == 0 for run in sweeps))
+    return lines, ok
+
+
+def method_notes() -> list[str]:
+    return [
+        "## Sections 4-7: data and method",
+        "",
+        "- Data: for each submission day and each of two lives (submit, verify, assign, follow-up, final answer; "
+        "or submit, verify, final answer, accept + close) one template report is taken through the real "
+        "CommandHandler and domain on the in-memory store, so deadlines come from the working-day calendar. Every "
+        "other report copies a template: its domain events, command by command, re-wrapped by `chain_events` "
+        "under a new `LAP-` id (a fresh SHA-256 chain), times shifted by up to 6 h within the same day "
+        "(tests/bench/data.py). Read-model items that are written directly are built with the projections' own "
+        "functions (`apply`, `summary`, `index_keys`, `fold`/`contribution`, `evolve`/`state_to_json`).",
+        "- Requests are counted with the same `before-send` hook as above; *items read* come from an `after-call` "
+        "hook on the same handler list (GetItem: 0/1, BatchGetItem: items returned, Query: Count). moto's "
+        "server-side time per backend method is taken by wrapping `DynamoDBBackend` methods in this process "
+        "(tests/bench/common.py `MotoTimer`).",
+        "- *In-process* means moto's `mock_aws` started without resetting data: the same backend, tables and "
+        "moto_speedups the server uses, minus HTTP. Used to fill large tables quickly and for the 100,000-event "
+        "rebuild; every measured request in sections 4, 6 and 7 goes to the server over HTTP.",
+        "",
+    ]
 
 
 def main() -> int:
     wall_start, started_at = time.perf_counter(), dt.datetime.now(dt.timezone.utc)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # verbose=False does not silence per-request logs
     moto_speedups.install()  # as `lapor serve` and the tests run moto (one rollback snapshot per transaction)
+    MOTO.install()  # server-side time per backend method (sections 4 and 5)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
@@ -1034,10 +993,12 @@ def main() -> int:
         url = f"http://{host}:{port}"
         print(f"moto server at {url}", file=sys.stderr)
 
-        print("1/3 counting requests per command ...", file=sys.stderr)
+        part_seconds: dict[str, float] = {}
+        began = time.perf_counter()
+        print("1/7 counting requests per command ...", file=sys.stderr)
         counts = count_requests(url)
 
-        print("2/3 correctness gate (two writers, one winner) ...", file=sys.stderr)
+        print("2/7 correctness gate (two writers, one winner) ...", file=sys.stderr)
         gate_names = create_tables(dynamodb_client(url), "bench-gate")
         gate_store = DynamoDBEventStore(gate_names, host=url, region=REGION)
         gates = [gate_lapor(gate_store, 1), gate_lapor(gate_store, 2),
@@ -1048,12 +1009,15 @@ def main() -> int:
                 print(f"  {gate}", file=sys.stderr)
             return 1
 
-        print(f"3/3 throughput: {STREAMS} streams x {EVENTS_PER_STREAM} events x 4 contenders ...", file=sys.stderr)
+        print(f"3/7 throughput: {STREAMS} streams x {EVENTS_PER_STREAM} events x 4 contenders ...", file=sys.stderr)
         contenders, sizes, elapsed = throughput(url)
         problems = check_streams(contenders)
+        part_seconds["sections 1-3"] = time.perf_counter() - began
 
+        more, more_ok = extended(url, part_seconds)
         text, all_ok = render(counts, gates, contenders, sizes, elapsed, problems, started_at,
-                              time.perf_counter() - wall_start)
+                              time.perf_counter() - wall_start, more, part_seconds)
+        all_ok &= more_ok
     finally:
         server.stop()
     print(text)
