@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from chalicelib.clock import iso, parse_instant
+from chalicelib.clock import parse_instant
 from chalicelib.domain.deadlines import next_action_at
 from chalicelib.domain.report import Context, ReportState, evolve, state_from_json, state_to_json
 from chalicelib.reference import ReferenceData

@@ -19,7 +19,7 @@ from infra.tables import PUBLIC_INDEXES, QUEUE_INDEXES
 from events import report as e
 from events.base import StoredEvent
 from events.report import REPORT_EVENTS
-from projections.guard import OutOfOrder, next_in_line  # noqa: F401  (OutOfOrder re-exported)
+from projections.guard import next_in_line
 
 # The four handling buckets of DOMAIN §8 (statistics and queue filters); archived reports have none.
 HANDLING_BUCKETS = {"submitted": "belum_diverifikasi", "on_hold": "belum_diverifikasi",

@@ -29,7 +29,7 @@ from events import report as e
 from events.base import StoredEvent
 from events.chain import ChainVerifier, canonical_json, event_hash
 from projections.archive import FileArchive, S3Archive, read_archive
-from projections.report_view import OutOfOrder
+from projections.guard import OutOfOrder
 from tests.conftest import TOKEN_SECRET, FakeClock
 
 UTC = timezone.utc

@@ -31,7 +31,8 @@ from chalicelib.store.memory import InMemoryEventStore
 from chalicelib.working_days import default_calendar
 from events.base import StoredEvent
 from infra.tables import create_tables
-from projections.report_view import BUCKETS, OutOfOrder, ReportViews, apply
+from projections.guard import OutOfOrder
+from projections.report_view import BUCKETS, ReportViews, apply
 from projections.stream import decode_record
 from tests.conftest import TOKEN_SECRET, FakeClock, test_settings
 

@@ -29,7 +29,8 @@ from chalicelib.working_days import default_calendar
 from events import report as e
 from events.base import SYSTEM, Actor, StoredEvent
 from infra.tables import STATS, create_table
-from projections.report_view import HANDLING_BUCKETS, OutOfOrder
+from projections.guard import OutOfOrder
+from projections.report_view import HANDLING_BUCKETS
 from projections.statistics import (NATIONAL, DynamoDBCounters, InMemoryCounters, ReportFacts, Statistics,
                                     contribution, difference, figures, fold, periods)
 from tests.conftest import TOKEN_SECRET, FakeClock, test_settings
