@@ -144,13 +144,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
             raise SystemExit(f"lapor: no such file {path}")
         try:
             verifier = verify_log(read_archive(path))
-        except (ValueError, KeyError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise SystemExit(f"lapor: {path} is not a LAPOR export: {exc}") from None
         source = str(path)
     else:
         services = _running(args)
-        first = services.generations.first_day() or system_now().date().isoformat()
-        verifier = verify_log(_log_events(services, first, system_now().date().isoformat()))
+        first, last = services.generations.log_days()
+        today = system_now().date().isoformat()
+        verifier = verify_log(_log_events(services, first or today, max(today, last or today)))
         source = "the running system's event log"
     if verifier.broken:
         print(f"BROKEN: {len(verifier.broken)} of {verifier.streams} reports in {source} fail verification")
@@ -187,6 +188,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_hours(text: str) -> float:
+    hours = float(text)
+    if not 0 < hours <= 24 * 365:
+        raise argparse.ArgumentTypeError("must be more than 0 and at most 8760 (a year)")
+    return hours
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="lapor", description="LAPOR: public-service complaints, event-sourced.")
     root.add_argument("--home", default=os.environ.get("LAPOR_HOME", ".lapor"),
@@ -204,7 +212,7 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--unit")
     token.add_argument("--region", help="a supervisor's province scope")
     token.add_argument("--subject", help="user id recorded in events (default local-ROLE)")
-    token.add_argument("--hours", type=float, default=12)
+    token.add_argument("--hours", type=_positive_hours, default=12)
     token.set_defaults(run=cmd_token)
 
     rebuild = commands.add_parser("rebuild", help="rebuild a read model from the whole log and switch to it")

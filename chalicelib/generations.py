@@ -50,33 +50,49 @@ class Generations:
                                    ConditionExpression="attribute_not_exists(first_day) OR first_day > :d",
                                    ExpressionAttributeValues={":d": {"S": day}})
 
-    def first_day(self) -> str | None:
+    def note_last_day(self, day: str) -> None:
+        """Remember the log's last day (an event may be dated ahead by `lapor sweep --now`)."""
+        self._client().update_item(TableName=self._control, Key={"key": {"S": "log"}},
+                                   UpdateExpression="SET last_day = :d",
+                                   ConditionExpression="attribute_not_exists(last_day) OR last_day < :d",
+                                   ExpressionAttributeValues={":d": {"S": day}})
+
+    def log_days(self) -> tuple[str | None, str | None]:
+        """(first, last) UTC day with events, as far as the projector has seen."""
         item = self._client().get_item(TableName=self._control, Key={"key": {"S": "log"}},
-                                       ConsistentRead=True).get("Item")
-        return item["first_day"]["S"] if item else None
+                                       ConsistentRead=True).get("Item") or {}
+        return (item["first_day"]["S"] if "first_day" in item else None,
+                item["last_day"]["S"] if "last_day" in item else None)
+
+    def first_day(self) -> str | None:
+        return self.log_days()[0]
 
 
 class LogBounds:
-    """A tiny read model: the day of the log's first event. It writes only when a stream starts on a day
-    earlier than any it knows of (in practice: once, and again only for a restore of older events)."""
+    """A tiny read model: the first and last day of the log. It writes only when an event falls outside
+    the days it knows of — in practice once a day — so it costs nothing per event."""
 
     def __init__(self, generations: Generations) -> None:
         self._generations = generations
-        self._known: str | None = None
+        self._known: tuple[str | None, str | None] | None = None
 
     def handles(self, stored: Any) -> bool:
-        return stored.version == 1
+        return True
 
     def project(self, stored: Any) -> bool:
         if self._known is None:
-            self._known = self._generations.first_day()
-        if self._known is not None and self._known <= stored.day:
-            return False
+            self._known = self._generations.log_days()
+        first, last = self._known
+        wrote = False
         client = self._generations._client()
-        try:
-            self._generations.note_first_day(stored.day)
-        except client.exceptions.ConditionalCheckFailedException:
-            self._known = self._generations.first_day()  # another process recorded an earlier day
-            return False
-        self._known = stored.day
-        return True
+        for known, later_or_earlier, note in ((first, lambda k: stored.day < k, self._generations.note_first_day),
+                                              (last, lambda k: stored.day > k, self._generations.note_last_day)):
+            if known is None or later_or_earlier(known):
+                try:
+                    note(stored.day)
+                    wrote = True
+                except client.exceptions.ConditionalCheckFailedException:
+                    pass  # another process recorded a day further out
+        if wrote or first is None or last is None:
+            self._known = self._generations.log_days()
+        return wrote

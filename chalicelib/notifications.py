@@ -143,18 +143,18 @@ def send_due(outbox: Any, store: Any, gateway: Gateway, now: datetime, limit: in
                                 text=message["text"], message_id=message_id)
             gateway_id = gateway.send(delivery)
         except Rejected as rejected:
-            outbox.mark_failed(message_id, f"rejected: {rejected}", retry_at=None)
+            outbox.mark_failed(message_id, attempts + 1, f"rejected: {rejected}", retry_at=None)
             result.dead += 1
             continue
         except Exception as failure:  # noqa: BLE001 — any other failure is worth another try
             attempt = attempts + 1
             retry_at = None if attempt >= MAX_ATTEMPTS else iso(now + BACKOFF[min(attempt, len(BACKOFF)) - 1])
-            outbox.mark_failed(message_id, f"attempt {attempt}: {type(failure).__name__}: {failure}", retry_at)
+            outbox.mark_failed(message_id, attempt, f"attempt {attempt}: {type(failure).__name__}: {failure}", retry_at)
             if retry_at is None:
                 result.dead += 1
             else:
                 result.retried += 1
             continue
-        outbox.mark_sent(message_id, iso(now), gateway_id)
+        outbox.mark_sent(message_id, attempts + 1, iso(now), gateway_id)
         result.sent += 1
     return result

@@ -18,12 +18,7 @@ from chalicelib.store.base import Append, EventStore
 from events.base import StoredEvent
 from events.chain import ChainVerifier, canonical_json
 
-FIRST_DAY = date(2015, 1, 1)  # SP4N-LAPOR! began in 2015; nothing in this log is older
 MAX_TRANSACTION_ITEMS = 100
-
-
-def all_days(until: date) -> tuple[str, str]:
-    return FIRST_DAY.isoformat(), until.isoformat()
 
 
 def restore(store: EventStore, events: Iterable[StoredEvent]) -> tuple[int, int]:
@@ -39,29 +34,6 @@ def restore(store: EventStore, events: Iterable[StoredEvent]) -> tuple[int, int]
             store.append(Append(stream_id, chunk[0].version - 1, chunk))
             written += len(chunk)
     return len(streams), written
-
-
-@dataclass(frozen=True)
-class Progress:
-    done: int
-    seconds: float
-
-    @property
-    def rate(self) -> float:
-        return self.done / self.seconds if self.seconds > 0 else 0.0
-
-
-def timed(events: Iterable[StoredEvent], report: Callable[[Progress], None] | None = None,
-          every: int = 500) -> Iterator[StoredEvent]:
-    """Pass events through, telling `report` how many went by and how fast."""
-    started, done = time.monotonic(), 0
-    for event in events:
-        yield event
-        done += 1
-        if report and done % every == 0:
-            report(Progress(done, time.monotonic() - started))
-    if report:
-        report(Progress(done, time.monotonic() - started))
 
 
 def verify_log(events: Iterable[StoredEvent]) -> ChainVerifier:
@@ -124,7 +96,8 @@ def rebuild(services: Any, logical: str, *, now: Callable[[], datetime], since: 
     from infra.tables import create_table, physical_name
 
     started_day = now().date()
-    first = since or services.generations.first_day()
+    first, last = services.generations.log_days()
+    first = since or first
     if first is None:
         raise UnknownLogStart("the log's first day is not recorded in the control table; "
                               "give the first day of the log (--since YYYY-MM-DD)")
@@ -136,8 +109,10 @@ def rebuild(services: Any, logical: str, *, now: Callable[[], datetime], since: 
         client.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
     create_table(client, logical, name)
     target = services.read_model_in(logical, name)
-    # Events are bucketed by UTC day; a local "today" may already be tomorrow in UTC terms.
-    days = days_between(min(first, started_day.isoformat()), (started_day + timedelta(days=1)).isoformat())
+    # Events are bucketed by UTC day; a local "today" may already be tomorrow in UTC terms, and a sweep run
+    # with `--now` may have dated events ahead: read to whichever is later.
+    end = max((started_day + timedelta(days=1)).isoformat(), last or "")
+    days = days_between(min(first, started_day.isoformat()), end)
     started, applied = time.monotonic(), 0
     for n, day in enumerate(days, start=1):
         for event in services.store.read_days(day, day):
@@ -150,7 +125,8 @@ def rebuild(services: Any, logical: str, *, now: Callable[[], datetime], since: 
     services.generations.switch(logical, generation)
     settle()
     # Catch up with what the live projector wrote to the old generation meanwhile, however long it took.
-    for day in days_between(started_day.isoformat(), (now().date() + timedelta(days=1)).isoformat()):
+    catch_up_end = max((now().date() + timedelta(days=1)).isoformat(), services.generations.log_days()[1] or "")
+    for day in days_between(started_day.isoformat(), catch_up_end):
         for event in services.store.read_days(day, day):
             if target.handles(event):
                 target.project(event)

@@ -15,7 +15,7 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    stage: str = "local"
+    stage: str = "dev"  # only `lapor serve` says "local" (which turns on /dev pages)
     region: str = "ap-southeast-3"  # Jakarta
     dynamodb_endpoint: str | None = None  # None: AWS itself (or moto in-process in tests)
     table_prefix: str = "lapor-local"
@@ -40,7 +40,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         return cls(
-            stage=environ.get("LAPOR_STAGE", "local"),
+            stage=environ.get("LAPOR_STAGE", "dev"),
             region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "ap-southeast-3",
             dynamodb_endpoint=environ.get("DYNAMODB_ENDPOINT") or None,
             table_prefix=environ.get("LAPOR_TABLE_PREFIX", "lapor-local"),

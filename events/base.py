@@ -8,7 +8,7 @@ reporter reference (DOMAIN §4).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 
@@ -64,7 +64,6 @@ class StoredEvent:
     causation_id: str | None
     prev_hash: str
     hash: str
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def event(self) -> DomainEvent:

@@ -203,23 +203,30 @@ class Outbox:
             return False
         return True
 
-    def mark_sent(self, message_id: str, now: str, gateway_id: str | None) -> None:
-        self._client().update_item(
-            TableName=self._table, Key={"message_id": {"S": message_id}},
-            UpdateExpression="SET #s = :sent, sent_at = :now, gateway_id = :gid REMOVE state_q, next_attempt",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":sent": {"S": "sent"}, ":now": {"S": now}, ":gid": {"S": gateway_id or "-"}})
+    def mark_sent(self, message_id: str, attempt: int, now: str, gateway_id: str | None) -> None:
+        self._settle(message_id, attempt, "SET #s = :sent, sent_at = :now, gateway_id = :gid REMOVE state_q, "
+                     "next_attempt", {":sent": {"S": "sent"}, ":now": {"S": now}, ":gid": {"S": gateway_id or "-"}})
 
-    def mark_failed(self, message_id: str, error: str, retry_at: str | None) -> None:
+    def mark_failed(self, message_id: str, attempt: int, error: str, retry_at: str | None) -> None:
         """Retry at `retry_at`, or — None — move to the dead-letter state: kept, visible, never resent."""
         if retry_at is None:
             update, values = "SET #s = :dead, state_q = :dead, last_error = :e", {":dead": {"S": "dead"}}
         else:
             update, values = ("SET #s = :pending, state_q = :pending, next_attempt = :at, last_error = :e",
                               {":pending": {"S": "pending"}, ":at": {"S": f"{retry_at}#{message_id}"}})
-        self._client().update_item(TableName=self._table, Key={"message_id": {"S": message_id}},
-                                   UpdateExpression=update, ExpressionAttributeNames={"#s": "status"},
-                                   ExpressionAttributeValues=values | {":e": {"S": error[:500]}})
+        self._settle(message_id, attempt, update, values | {":e": {"S": error[:500]}})
+
+    def _settle(self, message_id: str, attempt: int, update: str, values: dict[str, Any]) -> None:
+        """Record the outcome of the attempt this sender claimed — unless its claim expired and another
+        sender took the message meanwhile (then that sender's outcome is the one that counts)."""
+        client = self._client()
+        try:
+            client.update_item(TableName=self._table, Key={"message_id": {"S": message_id}},
+                               UpdateExpression=update, ConditionExpression="attempts = :mine",
+                               ExpressionAttributeNames={"#s": "status"},
+                               ExpressionAttributeValues=values | {":mine": {"N": str(attempt)}})
+        except client.exceptions.ConditionalCheckFailedException:
+            pass
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.auth import Principal, principal_from_headers
 from chalicelib.bootstrap import Services, get_services
-from chalicelib.errors import LaporError, ValidationFailed
+from chalicelib.errors import LaporError, NotFound, ReportNotFound, ValidationFailed
 from chalicelib.handlers import Request, fingerprint
 from chalicelib.http.errors import JSON_HEADERS, error_response, internal_error_response
 from chalicelib.http.validation import Schema, parse_json_body, validate
@@ -24,6 +24,20 @@ from chalicelib.http.validation import Schema, parse_json_body, validate
 api = Blueprint(__name__)
 
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
+# Path ids that cannot exist are refused before any DynamoDB call (keys over 2 KB would even be a 500 there).
+_PATH_IDS = {"report_id": (re.compile(r"LAP-[2-9A-HJ-NP-Z]{10}"), "report"),
+             "reporter_ref": (re.compile(r"RPT-[0-9a-f]{24}"), "reporter"),
+             "institution_id": (re.compile(r"[a-z0-9][a-z0-9-]{0,99}"), "institution"),
+             "region_code": (re.compile(r"[0-9A-Z]{2}(\.[0-9]{2}){0,3}"), "region")}
+
+
+def _check_path_ids(params: dict[str, str]) -> None:
+    for name, value in params.items():
+        pattern, kind = _PATH_IDS.get(name, (None, None))
+        if pattern is not None and not pattern.fullmatch(value):
+            if kind == "report":
+                raise ReportNotFound(value[:40])
+            raise NotFound(f"no {kind} {value[:40]!r}", f"{kind} {value[:40]!r} tidak ada")
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,7 @@ def endpoint(method: str, path: str, operation_id: str, summary: str, *, body: S
                 services = get_services()
                 headers = {k.lower(): v for k, v in (request.headers or {}).items()}
                 principal = principal_from_headers(headers, services.verifier)
+                _check_path_ids(params)
                 payload: dict[str, Any] = {}
                 if body is not None:
                     payload = validate(parse_json_body(request.raw_body, headers.get("content-type")), body)

@@ -1,6 +1,7 @@
 """Lists: each staff member's work queue and the public list. One index Query per page."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from chalicelib.clock import iso
@@ -15,7 +16,7 @@ MAX_PAGE = 100
 
 def _limit(call: Call) -> int:
     raw = call.query.get("limit", "25")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    if not re.fullmatch(r"[0-9]{1,3}", raw) or not 1 <= int(raw) <= MAX_PAGE:
         raise ValidationFailed(f"limit must be 1..{MAX_PAGE}", f"limit harus 1..{MAX_PAGE}", field="limit")
     return int(raw)
 

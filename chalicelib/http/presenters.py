@@ -42,7 +42,12 @@ def present_report(view: dict[str, Any] | None, principal: Principal) -> dict[st
     for key in _INTERNAL:
         shown.pop(key, None)
     if not is_own_reporter(principal, exposure):
-        shown.pop("hold", None)
+        # What the reporter wrote after submitting (clarifications may answer "who are you?", objections
+        # and escalation reasons may name people) is for the handlers, not the public.
+        for key in ("hold", "replies", "objections", "ombudsman_escalation"):
+            shown.pop(key, None)
+        if shown.get("rating"):
+            shown["rating"] = {"at": shown["rating"]["at"], "rating": shown["rating"]["rating"]}
         if view["anonymous"]:
             shown.pop("location", None)  # a precise location can identify an anonymous reporter
         for key in ("follow_ups", "returns"):

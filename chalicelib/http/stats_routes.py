@@ -40,7 +40,9 @@ def get_report_timeline(call: Call) -> dict[str, Any]:
     if call.query.get("as_of"):
         try:
             as_of = parse_instant(call.query["as_of"])
-        except ValueError:
+            if as_of.year < 2015:  # before SP4N-LAPOR! existed; also keeps far-past instants out of date maths
+                raise ValueError("too early")
+        except (ValueError, OverflowError):
             raise ValidationFailed("as_of must be an ISO-8601 instant with an offset, e.g. 2026-03-05T10:00:00Z",
                                    "as_of harus waktu ISO-8601 dengan zona", field="as_of") from None
         if as_of > call.now:
@@ -51,7 +53,7 @@ def get_report_timeline(call: Call) -> dict[str, Any]:
 
 def _period(call: Call) -> str:
     period = call.query.get("period", str(call.now.year))
-    if not _PERIOD.match(period):
+    if not _PERIOD.fullmatch(period):
         raise ValidationFailed("period must be YYYY, YYYY-Qn or YYYY-MM (e.g. 2022, 2022-Q3, 2022-07)",
                                "periode harus YYYY, YYYY-Qn atau YYYY-MM", field="period")
     return period

@@ -5,7 +5,7 @@ test suite (tests/contract/test_event_store.py) holds both to them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator, Protocol, Sequence
 
@@ -61,7 +61,6 @@ class Append:
     events: Sequence[StoredEvent]
     idempotency: IdempotencyRecord | None = None
     personal: PersonalRecord | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class EventStore(Protocol):
@@ -89,7 +88,10 @@ def chain_events(stream_id: str, history_tail: StoredEvent | None, new_events: S
     """Wrap new domain events in envelopes that continue the stream's version sequence and hash chain."""
     version = history_tail.version if history_tail else 0
     prev_hash = history_tail.hash if history_tail else GENESIS
-    occurred_at = iso(now)
+    # A report's events never go back in time, even when a sweep runs late (EventBridge retries keep the
+    # scheduled time) or ahead (`lapor sweep --now`): time order must agree with version order, because
+    # rebuilds and auditors read the log in time order.
+    occurred_at = max(iso(now), history_tail.occurred_at) if history_tail else iso(now)
     stored = []
     for event in new_events:
         version += 1

@@ -37,7 +37,7 @@ class RebuildRun:
     mode: str
     log_events: int
     progress: RebuildProgress  # the main pass, as rebuild() reports it
-    wall: float  # the whole call: create the table, main pass, switch, catch-up of the last two days
+    wall: float  # the whole call: create the table, main pass, switch, catch-up of the days since the rebuild began
     usage: Usage
     moto: dict[str, tuple[float, int]]
 
@@ -220,7 +220,7 @@ def render_rebuild(result: RebuildResults) -> list[str]:
         f"{log.events:,} events in-process")
     add("")
     add("`rebuild` creates the next table generation, reads the log day by day through the by-day index, feeds "
-        "every event to the read model's `project`, switches the live generation, then re-reads the last two days "
+        "every event to the read model's `project`, switches the live generation, then re-reads every day since the rebuild began "
         "(catch-up: those events are already applied and the version guard skips them). *events/s* is the main "
         "pass as `rebuild` reports it; *wall* is the whole call; *reading* is the time in the Query calls that read "
         "the log (client side, moto included), per event of the log.")

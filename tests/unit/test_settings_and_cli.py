@@ -47,3 +47,13 @@ def test_lapor_token_explains_what_is_wrong(tmp_path, args, message):
     with pytest.raises(SystemExit) as exit_info:
         main(["--home", str(tmp_path), "token", *args])
     assert message in str(exit_info.value)
+
+
+def test_only_an_explicit_local_stage_turns_on_the_dev_pages():
+    settings = Settings.from_env({"LAPOR_JWKS_URL": "https://idp/jwks.json", "LAPOR_TOKEN_SECRET": "t" * 32})
+    assert settings.stage == "dev"  # an unset stage fails closed
+
+
+def test_lapor_token_refuses_a_lifetime_that_is_already_over(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["--home", str(tmp_path), "token", "--role", "auditor", "--hours", "-5"])
