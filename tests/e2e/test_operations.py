@@ -5,6 +5,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 
 from tests.e2e.test_local_server import ROOT, _call, _token, _wait_for, server  # noqa: F401  (fixture)
@@ -77,8 +78,14 @@ def test_operator_commands_and_a_restart_keep_every_report(server, tmp_path):
     try:
         _wait_for(base, first["report_id"], reporter, "disposed")
         _wait_for(base, second["report_id"], {"X-Report-Token": second["access_token"]}, "submitted")
-        code, statistics = _call("GET", f"{base}/stats/regions/64.72?period={today.year}")
-        assert code == 200 and statistics["figures"]["received"] >= 2
+        # Statistics are projected right after the view of the same event: wait for them too.
+        deadline = time.monotonic() + 30
+        while True:
+            code, statistics = _call("GET", f"{base}/stats/regions/64.72?period={today.year}")
+            if code == 200 and statistics["figures"]["received"] == 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert code == 200 and statistics["figures"]["received"] == 2
     finally:
         restarted.send_signal(signal.SIGINT)
         code = restarted.wait(timeout=20)
