@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from chalicelib.clock import iso, parse_instant
-from chalicelib.domain.report import NATIONAL_ZONE, ReportState, evolve
+from chalicelib.domain.deadlines import running_clocks
+from chalicelib.domain.report import ReportState, evolve, handling_zone
 from chalicelib.reference import ReferenceData
 from chalicelib.working_days import WorkingDayCalendar
 from events import report as e
@@ -19,7 +20,6 @@ from events.base import StoredEvent
 _FLAGS = {e.ReportReturned: "returned", e.AssignmentReturned: "returned", e.ReportReopened: "reopened",
           e.EscalatedToOmbudsman: "escalated", e.DeadlineEscalated: "escalated", e.ReminderSent: "reminder",
           e.ReportNeglected: "neglected", e.ResolutionObjected: "objection"}
-_HANDLING = ("disposed", "assigned", "returned", "in_progress")
 
 
 def _deadlines_met(state: ReportState, event: object) -> list[tuple[str, str | None]]:
@@ -34,24 +34,6 @@ def _deadlines_met(state: ReportState, event: object) -> list[tuple[str, str | N
     return met
 
 
-def _open_deadlines(state: ReportState) -> list[tuple[str, str | None]]:
-    """Deadlines still running for the institution (the reply window is the reporter's)."""
-    running: list[tuple[str, str | None]] = []
-    if state.status == "submitted":
-        running.append(("verification", state.verification_due))
-    if state.status in _HANDLING and state.awaiting_follow_up:
-        running.append(("follow_up", state.follow_up_due))
-    if state.status in _HANDLING:
-        running.append(("resolution", state.resolution_due))
-    return running
-
-
-def _zone(state: ReportState, reference: ReferenceData) -> str:
-    institution_id = state.institution_id or state.addressed_institution_id
-    institution = reference.institution(institution_id) if institution_id else None
-    return institution.timezone if institution else NATIONAL_ZONE
-
-
 def build_timeline(report_id: str, events: Iterable[StoredEvent], *, calendar: WorkingDayCalendar,
                    reference: ReferenceData, as_of: datetime) -> dict[str, Any]:
     state = ReportState(report_id=report_id)
@@ -62,7 +44,7 @@ def build_timeline(report_id: str, events: Iterable[StoredEvent], *, calendar: W
         at = parse_instant(stored.occurred_at)
         if at > as_of:
             break
-        event, zone = stored.event, _zone(state, reference)
+        event, zone = stored.event, handling_zone(state, reference)
         flags = [_FLAGS[type(event)]] if type(event) in _FLAGS else []
         for clock, due in _deadlines_met(state, event):
             if due and at > parse_instant(due):
@@ -79,9 +61,9 @@ def build_timeline(report_id: str, events: Iterable[StoredEvent], *, calendar: W
         state = evolve(state, stored)
     if not steps:
         return {"report_id": report_id, "as_of": iso(as_of), "steps": [], "status": None}
-    for clock, due in _open_deadlines(state):
-        if due and as_of > parse_instant(due):
-            missed.append({"clock": clock, "due": due, "met_at": None, "version": None})
+    for clock in running_clocks(state):  # still running for the institution (not the reporter's reply window)
+        if as_of > parse_instant(clock.due):
+            missed.append({"clock": clock.name, "due": clock.due, "met_at": None, "version": None})
     return {
         "report_id": report_id, "as_of": iso(as_of), "status": state.status,
         "institution_id": state.institution_id, "unit_id": state.unit_id,
@@ -89,7 +71,7 @@ def build_timeline(report_id: str, events: Iterable[StoredEvent], *, calendar: W
         "deadlines": {"verification": state.verification_due, "follow_up": state.follow_up_due,
                       "resolution": state.resolution_due, "reply": state.reply_due},
         "total_working_days": calendar.working_days_between(parse_instant(steps[0]["at"]), as_of,
-                                                            _zone(state, reference)),
+                                                            handling_zone(state, reference)),
         "returns": sum("returned" in s["flags"] for s in steps),
         "reopenings": sum("reopened" in s["flags"] for s in steps),
         "escalations": sum("escalated" in s["flags"] for s in steps),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib.clock import iso, parse_instant
-from chalicelib.domain.report import Context, NATIONAL_ZONE, ReportState
+from chalicelib.domain.report import Context, ReportState, handling_zone
 from events import report as e
 from events.base import DomainEvent
 
@@ -67,18 +67,12 @@ def running_clocks(state: ReportState) -> list[Clock]:
     return clocks
 
 
-def _zone(state: ReportState, ctx: Context) -> str:
-    institution_id = state.institution_id or state.addressed_institution_id
-    institution = ctx.reference.institution(institution_id) if institution_id else None
-    return institution.timezone if institution else NATIONAL_ZONE
-
-
 def level_fires_at(clock: Clock, level: int, state: ReportState, ctx: Context) -> datetime:
     """Level 1 at the deadline; level n two working days after level n-1, at the same close of office."""
     due = parse_instant(clock.due)
     if level == 1:
         return due
-    return ctx.calendar.deadline(due, ESCALATION_STEP_DAYS * (level - 1), _zone(state, ctx))
+    return ctx.calendar.deadline(due, ESCALATION_STEP_DAYS * (level - 1), handling_zone(state, ctx.reference))
 
 
 def _neglect_at(state: ReportState) -> datetime | None:
@@ -92,7 +86,7 @@ def _neglect_at(state: ReportState) -> datetime | None:
 def _hold_expires_at(state: ReportState, ctx: Context) -> datetime | None:
     if state.status != "on_hold" or state.held_at is None:
         return None
-    return ctx.calendar.deadline(parse_instant(state.held_at), HOLD_DAYS, _zone(state, ctx))
+    return ctx.calendar.deadline(parse_instant(state.held_at), HOLD_DAYS, handling_zone(state, ctx.reference))
 
 
 def pending_actions(state: ReportState, ctx: Context) -> list[tuple[datetime, DomainEvent]]:

@@ -215,6 +215,13 @@ def _zone_of(ctx: Context, institution_id: str | None) -> str:
     return institution.timezone
 
 
+def handling_zone(state: ReportState, reference: ReferenceData) -> str:
+    """The time zone of whoever must act now: the handling (or addressed) institution's, else Jakarta's."""
+    institution_id = state.institution_id or state.addressed_institution_id
+    institution = reference.institution(institution_id) if institution_id else None
+    return institution.timezone if institution else NATIONAL_ZONE
+
+
 def _require_institution(ctx: Context, institution_id: str) -> None:
     if ctx.reference.institution(institution_id) is None:
         raise UnknownReference("institution", institution_id)
