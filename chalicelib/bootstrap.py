@@ -57,12 +57,16 @@ class Services:
             return DeadlineIndex(table_name, client=self.dynamodb, reference=self.reference, calendar=self.calendar)
         raise KeyError(logical)
 
+    def _once(self, key: str, make: Callable[[], Any]) -> Any:
+        """One object per key for the life of these services (read models keep per-process state)."""
+        with self._lock:
+            if key not in self._read_models:
+                self._read_models[key] = make()
+            return self._read_models[key]
+
     def _live(self, logical: str) -> Any:
         name = self.generations.table_name(logical)
-        with self._lock:
-            if name not in self._read_models:
-                self._read_models[name] = self.read_model_in(logical, name)
-            return self._read_models[name]
+        return self._once(name, lambda: self.read_model_in(logical, name))
 
     @property
     def views(self) -> ReportViews:
@@ -78,11 +82,8 @@ class Services:
 
     @property
     def outbox(self) -> Outbox:
-        with self._lock:
-            if "outbox" not in self._read_models:
-                self._read_models["outbox"] = Outbox(physical_name(self.settings.table_prefix, OUTBOX),
-                                                     client=self.dynamodb, reference=self.reference)
-            return self._read_models["outbox"]
+        return self._once("outbox", lambda: Outbox(physical_name(self.settings.table_prefix, OUTBOX),
+                                                   client=self.dynamodb, reference=self.reference))
 
     def notification_gateway(self) -> Any:
         if self.gateway is None:
@@ -100,10 +101,7 @@ class Services:
 
     @property
     def log_bounds(self) -> LogBounds:
-        with self._lock:
-            if "log_bounds" not in self._read_models:
-                self._read_models["log_bounds"] = LogBounds(self.generations)
-            return self._read_models["log_bounds"]
+        return self._once("log_bounds", lambda: LogBounds(self.generations))
 
     def __post_init__(self) -> None:
         if self.settings.archive_bucket:  # in AWS the archive is S3; locally `lapor serve` adds the file archive
