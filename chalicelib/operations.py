@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from chalicelib.clock import iso
-from chalicelib.domain.report import replay
+from chalicelib.domain.report import replay, state_to_json
 from chalicelib.store.base import Append, EventStore
 from events.base import StoredEvent
 from events.chain import ChainVerifier, canonical_json
@@ -47,9 +47,9 @@ def replay_as_of(store: EventStore, report_id: str, as_of: datetime) -> dict[str
     history = [event for event in store.load(report_id) if event.occurred_at <= iso(as_of)]
     if not history:
         return None
-    state = replay(report_id, history)
-    return {name: (sorted(value) if isinstance(value, frozenset) else value)
-            for name, value in state.__dict__.items()}
+    state = state_to_json(replay(report_id, history))
+    state.pop("access_token_hash")  # a credential's hash: only the hash-chained event history carries it
+    return state
 
 
 def export(events: Iterable[StoredEvent], path: Path) -> int:
