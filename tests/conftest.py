@@ -19,7 +19,7 @@ from moto import mock_aws  # noqa: E402
 
 from chalicelib.auth import mint_token  # noqa: E402
 from chalicelib.bootstrap import build_services, use_services  # noqa: E402
-from chalicelib.local import moto_speedups  # noqa: E402
+from tests import moto_speedups  # noqa: E402
 from chalicelib.local.pump import StreamPump  # noqa: E402
 from chalicelib.settings import Settings  # noqa: E402
 from infra.tables import create_tables  # noqa: E402
@@ -88,7 +88,7 @@ def pump(services):
 
     return StreamPump(boto3.client("dynamodb"), boto3.client("dynamodbstreams"),
                       services.settings.table_names["events"],
-                      deliver=lambda event: app_module.project_events(event, None))
+                      deliver=lambda event: app_module.project_events(event, None), backoff=lambda attempt: 0.0)
 
 
 def staff_token(role: str, institution: str | None = None, unit: str | None = None,

@@ -1,7 +1,13 @@
 """`lapor serve`: the whole system on this machine, the same code paths as on AWS, only the triggers local.
 
-moto's DynamoDB server on 127.0.0.1 stands in for DynamoDB, the Chalice app is served over HTTP, and a
-stream pump plays Lambda's event-source mapping, invoking the real projector function.
+DynamoDB Local (AWS's own engine, persistent under `.lapor/db/`, bound to 127.0.0.1) is the database; the
+Chalice app is served over HTTP; a stream pump plays Lambda's event-source mapping (durable checkpoints,
+partial-batch retries, bisect, a retry limit, a failure queue) and invokes the real projector function; two
+schedulers play EventBridge.
+
+Durability is the database's: an acknowledged command is in DynamoDB Local's files, and its stream records
+reach the projections after any stop — a clean stop drains the stream first; after a kill the pump resumes
+from its checkpoint. The archive is the auditors' independent copy, not how the system restarts.
 """
 from __future__ import annotations
 
@@ -9,23 +15,24 @@ import logging
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Callable
+from typing import IO, Any, Callable
 
 import boto3
 
 from chalicelib.auth import mint_token
 from chalicelib.bootstrap import Services, build_services, use_services
 from chalicelib.clock import iso, system_now
-from chalicelib.local import moto_speedups
-from chalicelib.local.pump import StreamPump
-from chalicelib.notifications import FileGateway
-from chalicelib.operations import restore, verify_log
-from projections.archive import FileArchive, read_archive
+from chalicelib.local.dynamodb_local import DynamoDBLocal, DynamoDBLocalMissing, find_installation
+from chalicelib.local.pump import Checkpoints, FailureQueue, StreamPump
 from chalicelib.local.state import LOCAL_ISSUER, LocalState
+from chalicelib.notifications import FileGateway
+from chalicelib.operations import days_between, restore, verify_log
 from chalicelib.settings import Settings
 from infra.tables import create_tables
+from projections.archive import FileArchive, read_archive
 
 logger = logging.getLogger(__name__)
 REGION = "ap-southeast-3"
@@ -41,92 +48,174 @@ DEMO_STAFF = (
 
 
 @dataclass
-class LocalSystem:
-    """The running pieces; `stop()` ends them all, in reverse order of starting."""
+class _Schedule:
+    name: str
+    thread: threading.Thread
 
-    services: Services
-    api_url: str
-    dynamodb_url: str
-    restored: tuple[int, int] = (0, 0)  # (reports, events) replayed from the archive at start
-    _stoppers: list[Callable[[], None]] = field(default_factory=list)
+
+@dataclass
+class LocalSystem:
+    """The running pieces. `stop()` ends them in the one order that loses nothing (see there)."""
+
+    state: LocalState
+    lock: IO[str]
+    database: DynamoDBLocal
+    services: Services | None = None
+    pump: StreamPump | None = None
+    api_url: str = ""
+    imported: tuple[int, int] = (0, 0)  # (reports, events) taken over from an old runtime's archive
+    _http: Any = None
+    _pump_thread: threading.Thread | None = None
+    _stop_pump: threading.Event = field(default_factory=threading.Event)
+    _stop_schedules: threading.Event = field(default_factory=threading.Event)
+    _schedules: list[_Schedule] = field(default_factory=list)
+
+    @property
+    def dynamodb_url(self) -> str:
+        return self.database.url
 
     def stop(self) -> None:
-        while self._stoppers:
-            stopper = self._stoppers.pop()
+        """1. stop taking requests and let those in flight finish; 2. stop the schedulers (a running sweep
+        finishes its commands); 3. drain the stream to its end into every read model, the archive and the
+        outbox; 4. only then stop the database."""
+        steps: list[tuple[str, Callable[[], None]]] = [
+            ("HTTP server", self._stop_http), ("schedulers", self._stop_schedulers),
+            ("stream pump", self._drain_stream), ("DynamoDB Local", self.database.stop),
+            ("runtime file", self.state.clear_runtime), ("lock", self.lock.close)]
+        for name, step in steps:
             try:
-                stopper()
+                step()
             except Exception:  # noqa: BLE001 — stopping must reach every piece
-                logger.exception("error while stopping")
+                logger.exception("error while stopping the %s", name)
+
+    def _stop_http(self) -> None:
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server.server_close()  # waits for the requests still being served
+
+    def _stop_schedulers(self) -> None:
+        self._stop_schedules.set()
+        for schedule in self._schedules:
+            schedule.thread.join(timeout=120)
+
+    def _drain_stream(self) -> None:
+        if self._pump_thread is not None:
+            self._stop_pump.set()
+            self._pump_thread.join(timeout=60)
+        if self.pump is not None:
+            delivered = self.pump.drain()
+            if delivered:
+                logger.info("drained %d stream records before stopping", delivered)
 
 
 def fake_aws_credentials() -> None:
-    # moto accepts any credentials; botocore insists on having some.
+    # DynamoDB Local (-sharedDb) accepts any credentials; botocore insists on having some.
     for name, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local"),
                         ("AWS_DEFAULT_REGION", REGION)):
         os.environ.setdefault(name, value)
 
 
 def start(state: LocalState, host: str = "127.0.0.1", port: int = 8000) -> LocalSystem:
-    from moto.server import ThreadedMotoServer
-    from chalice.config import Config
-    from chalice.local import create_local_server
-
     import app as app_module
 
-    fake_aws_credentials()
-    moto_speedups.install()
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    moto_host, moto_port = moto.get_host_and_port()
-    dynamodb_url = f"http://{moto_host}:{moto_port}"
-    system_stoppers: list[Callable[[], None]] = [moto.stop]
+    lock = state.lock()
     try:
+        installation = find_installation(os.environ.get("LAPOR_DYNAMODB_LOCAL"))
+    except DynamoDBLocalMissing as missing:
+        lock.close()
+        raise SystemExit(f"lapor serve: {missing}") from None
+    fake_aws_credentials()
+    database = DynamoDBLocal(installation, db_path=state.db_path, log_path=state.home / "dynamodb-local.log")
+    system = LocalSystem(state=state, lock=lock, database=database)
+    try:
+        database.start()
         secrets = state.secrets()
-        settings = Settings(stage="local", region=REGION, dynamodb_endpoint=dynamodb_url, table_prefix="lapor-local",
+        settings = Settings(stage="local", region=REGION, dynamodb_endpoint=database.url, table_prefix="lapor-local",
                             jwt_secret=secrets["jwt_secret"], jwt_issuer=LOCAL_ISSUER,
                             token_secret=secrets["token_secret"])
-        dynamodb = boto3.client("dynamodb", endpoint_url=dynamodb_url, region_name=REGION)
+        dynamodb = boto3.client("dynamodb", endpoint_url=database.url, region_name=REGION)
         create_tables(dynamodb, settings.table_prefix)
-        services = build_services(settings, clock=system_now)
-        restored = _restore_archive(state, services)
+        services = system.services = build_services(settings, clock=system_now)
+        system.imported = _import_old_archive(state, services, dynamodb)
         services.extra_read_models.append(FileArchive(state.archive_path))
         services.gateway = FileGateway(state.home / "outbox.jsonl")
         use_services(services)
 
-        streams = boto3.client("dynamodbstreams", endpoint_url=dynamodb_url, region_name=REGION)
-        pump = StreamPump(dynamodb, streams, settings.table_names["events"],
-                          deliver=lambda event: app_module.project_events(event, None))
-        stop_pump = threading.Event()
-        pump_thread = threading.Thread(target=pump.run, args=(stop_pump,), name="stream-pump", daemon=True)
-        pump_thread.start()
-        system_stoppers += [lambda: (stop_pump.set(), pump_thread.join(timeout=5))]
+        streams = boto3.client("dynamodbstreams", endpoint_url=database.url, region_name=REGION)
+        system.pump = StreamPump(dynamodb, streams, settings.table_names["events"],
+                                 deliver=lambda event: app_module.project_events(event, None),
+                                 checkpoints=Checkpoints(state.checkpoint_path),
+                                 failures=FailureQueue(state.failures_path),
+                                 on_trimmed=lambda since: _catch_up_from_log(services, since))
+        system.pump.drain()  # what an earlier run acknowledged but had not projected, before serving
+        poll_seconds = float(os.environ.get("LAPOR_STREAM_POLL_SECONDS", "0.1"))  # when the stream is idle
+        system._pump_thread = threading.Thread(target=system.pump.run, args=(system._stop_pump, poll_seconds),
+                                               name="stream-pump", daemon=True)
+        system._pump_thread.start()
 
-        stop_scheduler = threading.Event()
         schedules = (("sweep_deadlines", float(os.environ.get("LAPOR_SWEEP_SECONDS", "3600"))),
                      ("send_notifications", float(os.environ.get("LAPOR_SEND_SECONDS", "2"))))
         for name, seconds in schedules:
-            scheduler = threading.Thread(target=_run_schedule, name=f"schedule-{name}", daemon=True,
-                                         args=(name, getattr(app_module, name), stop_scheduler, seconds))
-            scheduler.start()
-            system_stoppers.append(lambda thread=scheduler: (stop_scheduler.set(), thread.join(timeout=5)))
+            thread = threading.Thread(target=_run_schedule, name=f"schedule-{name}", daemon=True,
+                                      args=(name, getattr(app_module, name), system._stop_schedules, seconds))
+            thread.start()
+            system._schedules.append(_Schedule(name, thread))
 
-        config = Config.create(chalice_stage="local", app_name="lapor", lambda_timeout=30, lambda_memory_size=512)
-        http = create_local_server(app_module.app, config, host, port)
-        http_thread = threading.Thread(target=http.server.serve_forever, name="http", daemon=True)
-        http_thread.start()
-        system_stoppers += [lambda: (http.shutdown(), http.server.server_close())]
+        system._http = _http_server(app_module.app, host, port)
+        threading.Thread(target=system._http.server.serve_forever, name="http", daemon=True).start()
     except BaseException:
-        for stopper in reversed(system_stoppers):
-            stopper()
+        system.stop()
         raise
-    bound_port = http.server.server_address[1]
-    api_url = f"http://{host}:{bound_port}"
-    state.write_runtime({"pid": os.getpid(), "api_url": api_url, "dynamodb_url": dynamodb_url,
-                         "table_prefix": settings.table_prefix, "region": REGION})
-    system_stoppers.insert(1, state.clear_runtime)
-    return LocalSystem(services=services, api_url=api_url, dynamodb_url=dynamodb_url, restored=restored,
-                       _stoppers=system_stoppers)
+    system.api_url = f"http://{host}:{system._http.server.server_address[1]}"
+    state.write_runtime({"pid": os.getpid(), "api_url": system.api_url, "dynamodb_url": database.url,
+                         "dynamodb_pid": database.pid, "table_prefix": settings.table_prefix, "region": REGION})
+    return system
+
+
+def _http_server(app: Any, host: str, port: int) -> Any:
+    from chalice.config import Config
+
+    from chalicelib.local.http_server import create_http_server
+
+    config = Config.create(chalice_stage="local", app_name="lapor", lambda_timeout=30, lambda_memory_size=512)
+    return create_http_server(app, config, host, port)
+
+
+def _import_old_archive(state: LocalState, services: Services, dynamodb: Any) -> tuple[int, int]:
+    """Once, on the first start on DynamoDB Local: take over the reports of a `.lapor/` made by the old
+    moto runtime, which kept them only in its archive (the stream then projects them like any write)."""
+    if state.migration_marker.exists():
+        return 0, 0
+    imported = (0, 0)
+    events_table = services.settings.table_names["events"]
+    if state.archive_path.exists() and not dynamodb.scan(TableName=events_table, Limit=1).get("Items"):
+        events = list(read_archive(state.archive_path))
+        verifier = verify_log(events)
+        for check in verifier.broken.values():
+            print(f"WARNING: archived report {check.stream_id} fails its hash chain at version "
+                  f"{check.first_broken_version}: {check.problem}; imported as it is", flush=True)
+        imported = restore(services.store, events)
+    state.migration_marker.write_text(
+        f'{{"imported_reports": {imported[0]}, "imported_events": {imported[1]}, "at": "{iso(system_now())}"}}\n')
+    return imported
+
+
+def _catch_up_from_log(services: Services, since: float | None) -> None:
+    """The stream no longer holds what the checkpoint says is next: feed every event since then from the
+    log itself. Every read model is version-guarded, so what was already applied is skipped."""
+    from datetime import datetime, timezone
+
+    from chalicelib.lambdas import projector
+
+    today = system_now().date()
+    first_logged, last_logged = services.generations.log_days()
+    first = (datetime.fromtimestamp(since, timezone.utc).date().isoformat() if since
+             else first_logged or today.isoformat())
+    last = max((today + timedelta(days=1)).isoformat(), last_logged or "")
+    apply = projector().apply
+    for day in days_between(first, last):
+        for event in services.store.read_days(day, day):
+            apply(event)
 
 
 def _run_schedule(name: str, function: Any, stop: threading.Event, every_seconds: float) -> None:
@@ -141,20 +230,6 @@ def _run_schedule(name: str, function: Any, stop: threading.Event, every_seconds
             logger.exception("scheduled %s failed", name)
 
 
-def _restore_archive(state: LocalState, services: Services) -> tuple[int, int]:
-    """moto keeps nothing on disk: put the archived log back before serving (projections follow from the stream)."""
-    events = list(read_archive(state.archive_path))
-    if not events:
-        return 0, 0
-    verifier = verify_log(events)
-    for check in verifier.broken.values():
-        logger.warning("archive: %s is broken at version %s: %s", check.stream_id, check.first_broken_version,
-                       check.problem)
-        print(f"WARNING: archived report {check.stream_id} fails its hash chain at version "
-              f"{check.first_broken_version}: {check.problem}", flush=True)
-    return restore(services.store, events)
-
-
 def staff_tokens(services: Services) -> list[tuple[str, str]]:
     settings, now = services.settings, services.clock()
     tokens = []
@@ -167,17 +242,18 @@ def staff_tokens(services: Services) -> list[tuple[str, str]]:
 
 
 def banner(system: LocalSystem) -> str:
-    url = system.api_url
+    url, database = system.api_url, system.database
+    where = "127.0.0.1 only" if database.loopback_only else "EVERY interface: install a JDK to bind it to 127.0.0.1"
     lines = [
         "",
         "LAPOR is running locally."
-        + (f" Restored {system.restored[0]} reports ({system.restored[1]} events) from the archive."
-           if system.restored[1] else ""),
+        + (f" Imported {system.imported[0]} reports ({system.imported[1]} events) from the old runtime's archive."
+           if system.imported[1] else ""),
         f"  API            {url}",
         f"  OpenAPI        {url}/openapi.json",
         f"  Health         {url}/health",
-        f"  Outbox         {url}/dev/outbox   (notifications; also .lapor/outbox.jsonl)",
-        f"  DynamoDB (moto) {system.dynamodb_url}",
+        f"  Outbox         {url}/dev/outbox   (notifications; also {system.state.home}/outbox.jsonl)",
+        f"  DynamoDB Local {database.url}   (data in {system.state.db_path}; listening on {where})",
         "",
         "Submit a report:",
         f"  curl -s -X POST {url}/reports -H 'Content-Type: application/json' \\",
@@ -188,30 +264,35 @@ def banner(system: LocalSystem) -> str:
     ]
     for label, token in staff_tokens(system.services):
         lines += [f"  {label}:", f"    {token}"]
-    lines += ["", "Press Ctrl-C to stop.", ""]
+    lines += ["", "Press Ctrl-C to stop (the stream is drained into every read model first).", ""]
     return "\n".join(lines)
 
 
 def serve(state: LocalState, host: str, port: int) -> int:
+    # Our own handlers, always: a shell starts a background job with SIGINT ignored, and Python then
+    # installs no KeyboardInterrupt for it. While starting, both signals interrupt the start (which cleans up).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        system = start(state, host, port)  # cleans up after itself if interrupted
+        system = start(state, host, port)
     except KeyboardInterrupt:
         print("Stopped before LAPOR was up.", flush=True)
         return 130
-    stop = threading.Event()
+    # A plain flag: a handler calling Event.set() would deadlock on the lock Event.wait() holds in this thread.
+    stop_requested: list[int] = []
 
     def request_stop(signum: int, frame: Any) -> None:
-        stop.set()
+        stop_requested.append(signum)
 
+    signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     print(banner(system), flush=True)
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean stop short
-    print("Stopping LAPOR...", flush=True)
+    while not stop_requested:
+        time.sleep(0.2)
+    # A second Ctrl-C must not cut the clean stop short: nothing acknowledged may be left unprojected.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    print("Stopping LAPOR: no new requests; draining the stream into every read model...", flush=True)
     system.stop()
     use_services(None)
     print("Stopped.", flush=True)

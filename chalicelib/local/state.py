@@ -1,11 +1,19 @@
-"""Where a local installation keeps what must survive a restart: its secrets (and its event archive)."""
+"""Where a local installation keeps what must survive a restart.
+
+`.lapor/` (or $LAPOR_HOME): `db/` (DynamoDB Local's files: every table, item and stream record),
+`stream-checkpoint.json` (where the stream pump has got to), `stream-failures.jsonl` (the pump's failure
+queue), `archive.jsonl` (the auditors' independent copy of every event), `outbox.jsonl`, `secrets.json`,
+and, while a server runs, `runtime.json` and the lock `serve.lock`.
+"""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 LOCAL_ISSUER = "lapor-local"
 
@@ -23,6 +31,35 @@ class LocalState:
     @property
     def archive_path(self) -> Path:
         return self.home / "archive.jsonl"
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "db"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.home / "stream-checkpoint.json"
+
+    @property
+    def failures_path(self) -> Path:
+        return self.home / "stream-failures.jsonl"
+
+    @property
+    def migration_marker(self) -> Path:
+        """Written once the first DynamoDB Local start has taken over (or found nothing to take over)."""
+        return self.db_path / "lapor-archive-import.json"
+
+    def lock(self) -> IO[str]:
+        """Held while a server runs from this folder: two servers on one database would fight over it."""
+        handle = (self.home / "serve.lock").open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            running = self.runtime() or {}
+            raise SystemExit(f"lapor serve: another server is already running from {self.home}"
+                             + (f" (pid {running['pid']}, {running.get('api_url')})" if running else "")) from None
+        return handle
 
     @property
     def runtime_path(self) -> Path:

@@ -65,7 +65,7 @@ from chalicelib.bootstrap import Services, build_services, use_services  # noqa:
 from chalicelib.domain import commands as c  # noqa: E402
 from chalicelib.errors import ConcurrencyConflict  # noqa: E402
 from chalicelib.handlers import Request  # noqa: E402
-from chalicelib.local import moto_speedups  # noqa: E402
+from tests import moto_speedups  # noqa: E402
 from chalicelib.local.pump import StreamPump  # noqa: E402
 from chalicelib.store.base import Append, chain_events  # noqa: E402
 from chalicelib.store.dynamodb import DynamoDBEventStore, to_item  # noqa: E402
@@ -346,7 +346,7 @@ class Gate:
 
 
 MOTO_ROLLBACK = ("moto 5.2.5's transact_write_items snapshots every table it touches when it starts and, when a "
-                 "condition fails, swaps those snapshots back in as the tables (chalicelib.local.moto_speedups "
+                 "condition fails, swaps those snapshots back in as the tables (tests.moto_speedups "
                  "keeps exactly that semantics, one snapshot per table). A transaction refused while another "
                  "writer's transaction is landing therefore erases all or part of that acknowledged write "
                  "(seen while building this benchmark: the winner's v3 stored without its v2). Real DynamoDB "
@@ -823,7 +823,7 @@ def render(counts: CountResults, gates: list[Gate], contenders: list[Contender],
         "valid).")
     if any(gate.wiped for gate in gates):
         add("")
-        add(f"**Winner's write erased by moto:** {MOTO_ROLLBACK} chalicelib.local.moto_speedups serializes every "
+        add(f"**Winner's write erased by moto:** {MOTO_ROLLBACK} tests.moto_speedups serializes every "
             "moto write under one lock to prevent exactly this, yet it happened here: a regression to look at. The "
             "refusal itself (exactly one winner) held every time.")
     add("")
@@ -902,7 +902,7 @@ def render(counts: CountResults, gates: list[Gate], contenders: list[Contender],
         "work against moto 5.2.5: SigV4 then names region `localhost` and moto answers HTTP 500 "
         "(`KeyError: 'localhost'`). aett is therefore given region "
         f"`{REGION}` and botocore's standard `AWS_ENDPOINT_URL_DYNAMODB`, set only while its clients are created.")
-    add("- moto runs with `chalicelib.local.moto_speedups` installed, as under `lapor serve` and the tests: it "
+    add("- moto runs with `tests.moto_speedups` installed, as under `lapor serve` and the tests: it "
         "takes moto's transaction rollback snapshot once per table instead of once per item, and serializes every "
         "moto write under one lock (the single-writer throughput run never waits on it).")
     add("- aett runs with its DefaultAggregateRepository as documented (snapshot store on, no snapshots taken), "

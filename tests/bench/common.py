@@ -185,7 +185,7 @@ botocore.handlers.BUILTIN_HANDLERS.append(("after-call", COUNTER.after_call))
 class MotoTimer:
     """Server-side time inside moto's DynamoDB backend, per method (the server runs in this process).
 
-    Wraps DynamoDBBackend methods after chalicelib.local.moto_speedups.install(), so it measures moto as
+    Wraps DynamoDBBackend methods after tests.moto_speedups.install(), so it measures moto as
     `lapor serve` and the tests run it. Nested calls (batch_write_item -> put_item) are counted at the
     outermost method only.
     """

@@ -293,7 +293,7 @@ def render_projection(result: ProjectionResults) -> list[str]:
         f"and {1000 * client_txn / max(client_txn_n, 1):.1f} ms each as the client saw them over HTTP (stats table "
         f"{stats.items_after:,} items at the end; by quarter of the log, moto ms per transaction: "
         + ", ".join(f"{1000 * s / n:.1f}" if n else "-" for s, n in txn) + "). "
-        "It grows with the size of the stats table, because chalicelib.local.moto_speedups still deep-copies the "
+        "It grows with the size of the stats table, because tests.moto_speedups still deep-copies the "
         "whole table once per transaction (moto's rollback snapshot); sampled in-process with Statistics on "
         "DynamoDBCounters, moto's time per transaction (median; mean): "
         + "; ".join(f"{items:,} items: {median:.1f} ms; {mean:.1f} ms ({n} transactions)"

@@ -3,17 +3,10 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
-import time
 from datetime import datetime, timedelta, timezone
 
-from tests.e2e.test_local_server import ROOT, _call, _token, _wait_for, server  # noqa: F401  (fixture)
-
-
-def _lapor(home, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "chalicelib.cli", "--home", str(home), *args], cwd=ROOT,
-                          capture_output=True, text=True, check=check, timeout=120)
+from tests.e2e.support import call as _call, eventually, lapor as _lapor, local_server, new_server  # noqa: F401
+from tests.e2e.support import token as _token, wait_for as _wait_for
 
 
 def _submit(base: str, title: str) -> dict:
@@ -24,8 +17,8 @@ def _submit(base: str, title: str) -> dict:
     return body
 
 
-def test_operator_commands_and_a_restart_keep_every_report(server, tmp_path):
-    base, home, process = server
+def test_operator_commands_and_a_restart_keep_every_report(local_server, tmp_path):
+    base, home = local_server.base, local_server.home
     national = {"Authorization": "Bearer " + _token(home, "--role", "admin_nasional")}
     first, second = _submit(base, "Lampu padam 1"), _submit(base, "Lampu padam 2")
     code, _ = _call("POST", f"{base}/reports/{first['report_id']}/verification",
@@ -69,32 +62,11 @@ def test_operator_commands_and_a_restart_keep_every_report(server, tmp_path):
     after = _call("GET", f"{base}/reports/{first['report_id']}", headers=reporter)[1]
     assert after == before
 
-    # Stop and start again: the archive restores every report.
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=20) == 0
-    restarted = subprocess.Popen([sys.executable, "-m", "chalicelib.cli", "serve"], cwd=ROOT,
-                                 env=_restart_env(home, base), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                 text=True)
-    try:
-        _wait_for(base, first["report_id"], reporter, "disposed")
-        _wait_for(base, second["report_id"], {"X-Report-Token": second["access_token"]}, "submitted")
-        # Statistics are projected right after the view of the same event: wait for them too.
-        deadline = time.monotonic() + 30
-        while True:
-            code, statistics = _call("GET", f"{base}/stats/regions/64.72?period={today.year}")
-            if code == 200 and statistics["figures"]["received"] == 2 or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
-        assert code == 200 and statistics["figures"]["received"] == 2
-    finally:
-        restarted.send_signal(signal.SIGINT)
-        code = restarted.wait(timeout=20)
-    output = restarted.stdout.read()
-    assert code == 0, output
-    assert "Restored 2 reports (3 events) from the archive." in output
-
-
-def _restart_env(home, base: str) -> dict[str, str]:
-    from tests.e2e.test_local_server import _env
-
-    return _env(home, int(base.rsplit(":", 1)[1]))
+    # Stop and start again: DynamoDB Local kept every report (nothing is replayed from the archive).
+    assert "Stopped." in local_server.stop(signal.SIGINT)
+    local_server.start()
+    _wait_for(base, first["report_id"], reporter, "disposed")
+    _wait_for(base, second["report_id"], {"X-Report-Token": second["access_token"]}, "submitted")
+    eventually(lambda: _call("GET", f"{base}/stats/regions/64.72?period={today.year}")[1]["figures"]["received"] == 2,
+               "statistics of both reports after the restart")
+    assert "Imported" not in local_server.stop(signal.SIGINT)

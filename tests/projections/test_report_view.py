@@ -161,7 +161,7 @@ class World:
 
     def pump(self, deliver: Callable[[dict[str, Any]], Any] | None = None, **options: Any) -> StreamPump:
         return StreamPump(boto3.client("dynamodb"), boto3.client("dynamodbstreams"), self.events_table,
-                          deliver=deliver or project, **options)
+                          deliver=deliver or project, **({"backoff": lambda attempt: 0.0} | options))
 
     def views(self, report_ids: Iterable[str] | None = None) -> dict[str, Any]:
         return {report_id: self.services.views.get(report_id, consistent=True)
@@ -515,7 +515,7 @@ def test_a_poison_record_is_set_aside_after_max_attempts_and_the_pump_keeps_goin
         return original(self, stored)
 
     monkeypatch.setattr(ReportViews, "project", poisoned)
-    pump = world.pump(max_attempts=3, batch_size=10)
+    pump = world.pump(max_retries=2, batch_size=10)  # 1 delivery + 2 retries
     pump.drain()
 
     assert len(poison_deliveries) == 3

@@ -1,11 +1,11 @@
-"""Two fixes to moto (local runtime, tests and benchmarks only; never imported by the Lambda code).
+"""Two fixes to moto for the in-process test suite and the benchmark (`lapor serve` runs on DynamoDB Local).
 
 1. moto 5.2.5's transact_write_items deep-copies a table for *every item* of a transaction, as a rollback
    snapshot. A 13-item statistics transaction copied the stats table 13 times, so local projection slowed
    down with the square of the data. We keep moto's semantics but take each snapshot once per transaction.
 2. A refused transaction rolls back by swapping the snapshot in for the whole table, which silently erases
-   any write another thread made meanwhile (seen in the benchmark's concurrency gate). The local server
-   serves requests on threads, so every DynamoDB write in moto is serialized under one lock.
+   any write another thread made meanwhile (seen in the benchmark's concurrency gate). Race tests and the
+   benchmark write from threads, so every DynamoDB write in moto is serialized under one lock.
 """
 from __future__ import annotations
 
