@@ -249,6 +249,31 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_failures(args: argparse.Namespace) -> int:
+    """The stream pump's failure queue: records the projector gave up on after the retry limit."""
+    import json
+
+    from chalicelib.local.pump import read_failures
+
+    path = _state(args).failures_path
+    entries = read_failures(path)
+    if args.json:
+        print(json.dumps(entries, indent=2))
+        return 0
+    if not entries:
+        print(f"no failed stream records ({path} is empty or absent)")
+        return 0
+    print(f"{len(entries)} stream record(s) in {path} failed every retry; their reports' read models stop at the "
+          "version before (`lapor rebuild` re-applies them once the cause is fixed):")
+    for entry in entries:
+        keys = entry.get("keys") or {}
+        report = keys.get("stream_id", {}).get("S", "?")
+        version = keys.get("version", {}).get("N", "?")
+        print(f"  {entry['failed_at']}  {report} v{version}  sequence {entry['sequence_number']}  "
+              f"after {entry['attempts']} attempts")
+    return 1
+
+
 def _positive_hours(text: str) -> float:
     hours = float(text)
     if not 0 < hours <= 24 * 365:
@@ -299,6 +324,10 @@ def parser() -> argparse.ArgumentParser:
     sweep = commands.add_parser("sweep", help="record the reminders, escalations and closures deadlines oblige")
     sweep.add_argument("--now", help="act as of this ISO-8601 instant with offset (default: the clock)")
     sweep.set_defaults(run=cmd_sweep)
+
+    failures = commands.add_parser("failures", help="list the stream records the projector gave up on")
+    failures.add_argument("--json", action="store_true", help="print the whole entries, records included")
+    failures.set_defaults(run=cmd_failures)
 
     export = commands.add_parser("export", help="write the events of a date range for auditors (JSON lines)")
     export.add_argument("--from", dest="from_day", required=True, help="first UTC day, YYYY-MM-DD")

@@ -14,6 +14,8 @@ import boto3
 import pytest
 
 import app as app_module
+from chalicelib import cli
+from chalicelib.local.state import LocalState
 from chalicelib.local.pump import Checkpoints, FailureQueue, StreamPump, default_backoff, read_failures
 
 REPORT = {"title": "Lampu jalan padam", "body": "Lampu jalan di Jl. Juanda padam sejak sepekan",
@@ -140,7 +142,8 @@ def test_a_function_error_bisects_the_batch_until_the_poison_record_is_alone_the
     assert received(services) == 7
 
 
-def test_a_poison_record_goes_to_the_failure_queue_and_other_reports_keep_flowing(services, api, tmp_path):
+def test_a_poison_record_goes_to_the_failure_queue_and_other_reports_keep_flowing(services, api, tmp_path,
+                                                                                   capsys):
     ids = submit(api, 3)
     poison = (ids[1], 1)
 
@@ -151,7 +154,7 @@ def test_a_poison_record_goes_to_the_failure_queue_and_other_reports_keep_flowin
         return {"batchItemFailures": result["batchItemFailures"] +
                 [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]} for record in bad]}
 
-    failures = tmp_path / "failures.jsonl"
+    failures = LocalState.at(tmp_path / "home").failures_path  # where `lapor serve` keeps its failure queue
     pump = new_pump(services, refuse_poison, max_retries=3, failures=FailureQueue(failures))
     pump.drain()
     later = submit(api, 2)
@@ -160,6 +163,11 @@ def test_a_poison_record_goes_to_the_failure_queue_and_other_reports_keep_flowin
     assert read_failures(failures)[0]["attempts"] == 4  # one delivery and three retries
     for report_id in ids + later:
         assert (services.views.get(report_id) is None) == (report_id == poison[0])
+
+    # An operator finds it with `lapor failures` (exit 1 while the queue is not empty).
+    assert cli.main(["--home", str(tmp_path / "home"), "failures"]) == 1
+    listed = capsys.readouterr().out
+    assert f"{poison[0]} v1" in listed and "after 4 attempts" in listed
 
 
 def test_retries_back_off_exponentially_up_to_five_seconds():
