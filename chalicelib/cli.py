@@ -263,8 +263,8 @@ def cmd_failures(args: argparse.Namespace) -> int:
     if not entries:
         print(f"no failed stream records ({path} is empty or absent)")
         return 0
-    print(f"{len(entries)} stream record(s) in {path} failed every retry; their reports' read models stop at the "
-          "version before (`lapor rebuild` re-applies them once the cause is fixed):")
+    print(f"{len(entries)} stream record(s) in {path} failed every retry; their reports' read models and archive "
+          "stop at the version before. Once the cause is fixed, the next `lapor serve` delivers them again:")
     for entry in entries:
         keys = entry.get("keys") or {}
         report = keys.get("stream_id", {}).get("S", "?")

@@ -10,7 +10,8 @@ It plays the part Lambda's mapping plays in AWS (infra/template.py), with the sa
   **bisects** the batch until the failing record is alone.
 - **A retry limit** (MaximumRetryAttempts): a record that still fails goes to the failure queue (a JSON-lines
   file you can read with `lapor failures`) and the shard moves on, so one poison record cannot block the
-  reports behind it. Retries back off exponentially.
+  reports behind it. Retries back off exponentially. `lapor serve` delivers the queue again when it starts
+  (`retry_failures`), so a record that failed for a passing cause (a full disk) is not lost.
 - **Shard rollover**: every shard of the stream is read; a child shard only after its parent is finished.
 - **Trimmed records** (a stream keeps 24 h): if the checkpoint is older than the oldest record, the pump
   cannot know what it missed from the stream, so it asks `on_trimmed` to catch up from the event log itself.
@@ -72,25 +73,39 @@ class Checkpoints:
         if self._path is None:
             return
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self._path.parent, prefix=".checkpoint-")
+        _replace_atomically(self._path, json.dumps(self._positions))
+
+
+def _replace_atomically(path: Path, text: str) -> None:
+    """Write a temporary file, fsync it, rename it over `path`, fsync the folder: the old or the new content
+    survives any crash, never a torn one. A failed write (disk full) leaves `path` as it was."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(self._positions, out)
+            out.write(text)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(temporary, self._path)
-        directory = os.open(self._path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 class FailureQueue:
-    """Where records go after the retry limit: Lambda's on-failure destination, as a JSON-lines file."""
+    """Where records go after the retry limit: Lambda's on-failure destination, as a JSON-lines file.
+
+    Unlike SQS it keeps the records themselves, so `StreamPump.retry_failures` can deliver them again once
+    their cause (a full disk, a bug) is gone."""
 
     def __init__(self, path: Path | None = None) -> None:
         self._path = path
-        self.entries: list[dict[str, Any]] = []
+        self.entries: list[dict[str, Any]] = read_failures(path) if path else []
 
     def put(self, entry: dict[str, Any]) -> None:
         self.entries.append(entry)
@@ -100,6 +115,11 @@ class FailureQueue:
             out.write(json.dumps(entry, default=str) + "\n")
             out.flush()
             os.fsync(out.fileno())
+
+    def keep_only(self, entries: list[dict[str, Any]]) -> None:
+        self.entries = list(entries)
+        if self._path is not None:
+            _replace_atomically(self._path, "".join(json.dumps(entry, default=str) + "\n" for entry in entries))
 
 
 def read_failures(path: Path) -> list[dict[str, Any]]:
@@ -280,6 +300,25 @@ class StreamPump:
         created = record["dynamodb"].get("ApproximateCreationDateTime")
         self.checkpoints.save(self.stream_arn, shard.shard_id, sequence_number=record["dynamodb"]["SequenceNumber"],
                               created=float(created) if isinstance(created, (int, float)) else None)
+
+    def retry_failures(self) -> tuple[int, int]:
+        """Deliver every queued record again, oldest first (a report's later records follow its first failed
+        one into the queue, so order is kept); those handled now leave the queue. Returns (handled, left)."""
+        with self._lock:
+            left = []
+            for entry in self.failures.entries:
+                try:
+                    result = self._deliver({"Records": [entry["record"]]}) or {}
+                    handled = not result.get("batchItemFailures")
+                except Exception:  # noqa: BLE001 — still failing: it stays queued
+                    logger.exception("queued stream record %s still fails", entry.get("sequence_number"))
+                    handled = False
+                if not handled:
+                    left.append(entry)
+            retried = len(self.failures.entries) - len(left)
+            if retried:
+                self.failures.keep_only(left)
+            return retried, len(left)
 
     # ---------------------------------------------------------------------------------------- running
 

@@ -64,6 +64,7 @@ class LocalSystem:
     pump: StreamPump | None = None
     api_url: str = ""
     imported: tuple[int, int] = (0, 0)  # (reports, events) taken over from an old runtime's archive
+    drained: bool = True  # False if the stop could not drain the stream (the next start delivers the rest)
     _http: Any = None
     _pump_thread: threading.Thread | None = None
     _stop_pump: threading.Event = field(default_factory=threading.Event)
@@ -103,7 +104,11 @@ class LocalSystem:
             self._stop_pump.set()
             self._pump_thread.join(timeout=60)
         if self.pump is not None:
-            delivered = self.pump.drain()
+            try:
+                delivered = self.pump.drain()
+            except Exception:
+                self.drained = False
+                raise
             if delivered:
                 logger.info("drained %d stream records before stopping", delivered)
 
@@ -147,7 +152,10 @@ def start(state: LocalState, host: str = "127.0.0.1", port: int = 8000) -> Local
                                  checkpoints=Checkpoints(state.checkpoint_path),
                                  failures=FailureQueue(state.failures_path),
                                  on_trimmed=lambda since: _catch_up_from_log(services, since))
-        system.pump.drain()  # what an earlier run acknowledged but had not projected, before serving
+        retried, left = system.pump.retry_failures()  # what an earlier run gave up on, now that it restarted
+        if retried or left:
+            print(f"Stream failure queue: {retried} record(s) delivered now, {left} still failing "
+                  "(`lapor failures`).", flush=True)
         poll_seconds = float(os.environ.get("LAPOR_STREAM_POLL_SECONDS", "0.1"))  # when the stream is idle
         system._pump_thread = threading.Thread(target=system.pump.run, args=(system._stop_pump, poll_seconds),
                                                name="stream-pump", daemon=True)
@@ -295,5 +303,9 @@ def serve(state: LocalState, host: str, port: int) -> int:
     print("Stopping LAPOR: no new requests; draining the stream into every read model...", flush=True)
     system.stop()
     use_services(None)
+    if not system.drained:
+        print("Stopped, but the stream could not be drained (see the error above): every acknowledged command "
+              "is in the database, and the next `lapor serve` projects what is left.", flush=True)
+        return 1
     print("Stopped.", flush=True)
     return 0

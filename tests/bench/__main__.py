@@ -21,6 +21,8 @@ DynamoDB. Large tables are filled, and the 100,000-event rebuild runs, against t
    at 1,000 and at 100,000 reports: they must be equal (tests/bench/read_models.py).
 7. Requests per deadline sweep at 1,000 and at 100,000 open reports with the same 10 due: equal
    (tests/bench/sweep.py).
+8. The local runtime on DynamoDB Local beside moto: submissions over HTTP and projection lag through the
+   stream pump (tests/bench/local_runtime.py; runs alone too).
 
 Takes about 15-20 minutes on 2 CPUs (section 5 is most of it). Results go to stdout and to
 tests/bench/RESULTS.md. Numbers from moto are NOT predictive of AWS; they compare client-side overhead under
@@ -925,25 +927,25 @@ def extended(url: str, part_seconds: dict[str, float]) -> tuple[list[str], bool]
     from tests.bench import read_models, rebuild, sweep
 
     began = time.perf_counter()
-    print(f"4/7 projection throughput: {read_models.PROJECTION_REPORTS * 5} events through every read model ...",
+    print(f"4/8 projection throughput: {read_models.PROJECTION_REPORTS * 5} events through every read model ...",
           file=sys.stderr)
     projection = read_models.projection_throughput(url)
     part_seconds["section 4"] = time.perf_counter() - began
 
     began = time.perf_counter()
-    print(f"5/7 rebuild: {projection.events} events over HTTP, {rebuild.REBUILD_REPORTS * 5:,} in-process "
+    print(f"5/8 rebuild: {projection.events} events over HTTP, {rebuild.REBUILD_REPORTS * 5:,} in-process "
           "(the long part) ...", file=sys.stderr)
     rebuilt = rebuild.rebuild_all(projection)
     part_seconds["section 5"] = time.perf_counter() - began
 
     began = time.perf_counter()
-    print(f"6/7 reads per request at {' and '.join(f'{n:,}' for n in read_models.READ_SIZES)} reports ...",
+    print(f"6/8 reads per request at {' and '.join(f'{n:,}' for n in read_models.READ_SIZES)} reports ...",
           file=sys.stderr)
     reads = read_models.read_costs(url)
     part_seconds["section 6"] = time.perf_counter() - began
 
     began = time.perf_counter()
-    print(f"7/7 deadline sweep at {' and '.join(f'{n:,}' for n in sweep.SWEEP_SIZES)} open reports ...",
+    print(f"7/8 deadline sweep at {' and '.join(f'{n:,}' for n in sweep.SWEEP_SIZES)} open reports ...",
           file=sys.stderr)
     sweeps = sweep.sweep_costs(url)
     part_seconds["section 7"] = time.perf_counter() - began
@@ -995,10 +997,10 @@ def main() -> int:
 
         part_seconds: dict[str, float] = {}
         began = time.perf_counter()
-        print("1/7 counting requests per command ...", file=sys.stderr)
+        print("1/8 counting requests per command ...", file=sys.stderr)
         counts = count_requests(url)
 
-        print("2/7 correctness gate (two writers, one winner) ...", file=sys.stderr)
+        print("2/8 correctness gate (two writers, one winner) ...", file=sys.stderr)
         gate_names = create_tables(dynamodb_client(url), "bench-gate")
         gate_store = DynamoDBEventStore(gate_names, host=url, region=REGION)
         gates = [gate_lapor(gate_store, 1), gate_lapor(gate_store, 2),
@@ -1009,12 +1011,21 @@ def main() -> int:
                 print(f"  {gate}", file=sys.stderr)
             return 1
 
-        print(f"3/7 throughput: {STREAMS} streams x {EVENTS_PER_STREAM} events x 4 contenders ...", file=sys.stderr)
+        print(f"3/8 throughput: {STREAMS} streams x {EVENTS_PER_STREAM} events x 4 contenders ...", file=sys.stderr)
         contenders, sizes, elapsed = throughput(url)
         problems = check_streams(contenders)
         part_seconds["sections 1-3"] = time.perf_counter() - began
 
         more, more_ok = extended(url, part_seconds)
+
+        from tests.bench import local_runtime
+
+        began = time.perf_counter()
+        print("8/8 local runtime: submissions and projection lag on DynamoDB Local beside moto ...", file=sys.stderr)
+        local_runs = local_runtime.measure()
+        more += local_runtime.render(local_runs)
+        more_ok &= all(not run.errors for run in local_runs)
+        part_seconds["section 8"] = time.perf_counter() - began
         text, all_ok = render(counts, gates, contenders, sizes, elapsed, problems, started_at,
                               time.perf_counter() - wall_start, more, part_seconds)
         all_ok &= more_ok

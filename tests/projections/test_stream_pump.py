@@ -279,3 +279,25 @@ def test_without_a_catch_up_a_trimmed_checkpoint_stops_the_pump_loudly(tmp_path)
                       checkpoints=Checkpoints(path), deliver=lambda event: None)
     with pytest.raises(RuntimeError, match="trimmed"):
         pump.drain()
+
+
+def test_the_failure_queue_is_delivered_again_once_its_cause_is_gone(services, api, tmp_path):
+    ids = submit(api, 3)
+    broken = {"on": True}
+
+    def disk_full_for_one(event: dict[str, Any]) -> dict[str, Any]:
+        if broken["on"] and any(key(record) == (ids[1], 1) for record in event["Records"]):
+            raise OSError(28, "No space left on device")
+        return project(event)
+
+    failures = tmp_path / "failures.jsonl"
+    new_pump(services, disk_full_for_one, max_retries=1, failures=FailureQueue(failures)).drain()
+    assert [key(entry["record"]) for entry in read_failures(failures)] == [(ids[1], 1)]
+    assert services.views.get(ids[1]) is None
+
+    broken["on"] = False  # the disk was freed; `lapor serve` starts again
+    restarted = new_pump(services, disk_full_for_one, failures=FailureQueue(failures))
+    assert restarted.retry_failures() == (1, 0)
+    assert read_failures(failures) == [] and services.views.get(ids[1])["version"] == 1
+    assert received(services) == 3
+    assert restarted.retry_failures() == (0, 0)  # nothing left, nothing delivered twice
