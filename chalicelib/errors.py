@@ -4,7 +4,7 @@ Every error carries a stable `code`, an English `message` and an Indonesian `pes
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 
 class LaporError(Exception):
@@ -59,6 +59,26 @@ class ReportNotFound(LaporError):
 
 class NotFound(LaporError):
     code = "not_found"
+
+
+class RouteNotFound(NotFound):
+    """No route has this path. API Gateway calls it MISSING_AUTHENTICATION_TOKEN (403); LAPOR answers 404."""
+
+    def __init__(self, path: str) -> None:
+        shown = path.split("?", 1)[0][:100]
+        super().__init__(f"no such path: {shown}", f"alamat tidak ada: {shown}", path=shown)
+
+
+class MethodNotAllowed(LaporError):
+    """The path exists but takes other methods; `allowed` becomes the Allow header."""
+    code = "method_not_allowed"
+
+    def __init__(self, method: str, path: str, allowed: Sequence[str]) -> None:
+        shown, methods = method[:20], ", ".join(allowed)
+        super().__init__(f"{shown} is not allowed on {path}; allowed: {methods}",
+                         f"metode {shown} tidak diizinkan untuk {path}; yang diizinkan: {methods}",
+                         method=shown, allowed=list(allowed))
+        self.allowed = tuple(allowed)
 
 
 class InvalidTransition(LaporError):

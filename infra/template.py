@@ -10,7 +10,20 @@ Chalice declares the functions, their roles and the REST API; everything it cann
   resource of its own rather than a SAM `Events` entry;
 * the functions' environment (stage, table prefix, staff-token verification, reporter-token key). Secrets are
   never literals: `{{resolve:secretsmanager:...}}` dynamic references, resolved by CloudFormation at deploy;
-* the data-access IAM policies, one per function role.
+* the data-access IAM policies, one per function role;
+* API Gateway's own error answers (gateway responses) in the API's `{code, message, pesan}` shape.
+
+Gateway responses. API Gateway answers some requests without invoking the app: a path no route has, or a
+method the path has no route for, gets 403 MISSING_AUTHENTICATION_TOKEN `{"message": "Missing Authentication
+Token"}` (it cannot tell the two apart); throttling, oversized bodies and its own failures have their own
+shapes. The app routes all seven methods Chalice can route on every path (chalicelib/http/endpoint.py), so a
+wrong method reaches it and gets a real 405 with Allow; what is left for MISSING_AUTHENTICATION_TOKEN is an
+unknown path, or a verb API Gateway routes nowhere (TRACE, CONNECT, ...), both answered 404 `not_found`.
+They are merged into the REST API's own definition (`x-amazon-apigateway-gateway-responses` in Chalice's
+DefinitionBody), not declared as AWS::ApiGateway::GatewayResponse resources: SAM imports that definition in
+overwrite mode and redeploys only when it changes, so separate resources are missing from the first
+deployment and are wiped by later ones (aws/serverless-application-model#390, #623); inside the definition
+they are deployed with it, and changing one redeploys the API.
 
 IAM choice. `.chalice/config.json` has `autogen_policy: false` + `iam_policy_file: policy.json`. With that,
 Chalice makes one role per function (`ApiHandlerRole`, `ProjectEventsRole`; no `DefaultRole`) and gives
@@ -28,6 +41,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from chalicelib.errors import PayloadTooLarge, RouteNotFound, UnsupportedMediaType
 from infra.tables import (CONTROL, DEADLINES, EVENTS, IDEMPOTENCY, OUTBOX, PERSONAL_DATA, REBUILDABLE, REPORT_VIEWS,
                           STATS, TABLES, TableSpec, physical_name)
 
@@ -41,8 +55,9 @@ SWEEP_FUNCTION = "SweepDeadlines"  # @app.schedule(..., name="sweep_deadlines")
 SWEEP_ROLE = "SweepDeadlinesRole"
 SENDER_FUNCTION = "SendNotifications"  # @app.schedule(..., name="send_notifications")
 SENDER_ROLE = "SendNotificationsRole"
+REST_API = "RestAPI"  # the AWS::Serverless::Api, with the routes as an inline DefinitionBody
 CHALICE_RESOURCES = (API_FUNCTION, API_ROLE, PROJECTOR_FUNCTION, PROJECTOR_ROLE, SWEEP_FUNCTION, SWEEP_ROLE,
-                     SENDER_FUNCTION, SENDER_ROLE)
+                     SENDER_FUNCTION, SENDER_ROLE, REST_API)
 
 # Resources this template adds.
 FAILURE_QUEUE = "ProjectorFailureQueue"
@@ -67,6 +82,23 @@ FAILURE_RETENTION_SECONDS = 14 * 24 * 3600  # SQS maximum
 # Parameters (not secrets: a URL and an issuer name).
 JWKS_URL_PARAMETER = "StaffJwksUrl"
 JWT_ISSUER_PARAMETER = "StaffJwtIssuer"
+
+# API Gateway's own answers: response type -> (status, or None to keep the gateway's; code; English message,
+# or None for the gateway's own ($context.error.messageString, already a quoted JSON string); Indonesian).
+# Nothing the client sent is echoed: the templates are not JSON-escaped.
+FROM_GATEWAY = None
+GATEWAY_RESPONSES: dict[str, tuple[str | None, str, str | None, str]] = {
+    "MISSING_AUTHENTICATION_TOKEN": (
+        "404", RouteNotFound.code, "no such path (or a method that no route takes)",
+        "alamat tidak ada (atau metode yang tidak didukung)"),
+    "THROTTLED": ("429", "throttled", "too many requests; retry later", "terlalu banyak permintaan; coba lagi nanti"),
+    "REQUEST_TOO_LARGE": ("413", PayloadTooLarge.code, FROM_GATEWAY, "isi permintaan terlalu besar"),
+    "UNSUPPORTED_MEDIA_TYPE": ("415", UnsupportedMediaType.code, FROM_GATEWAY,
+                               "Content-Type harus application/json"),
+    "DEFAULT_4XX": (None, "request_rejected", FROM_GATEWAY, "permintaan ditolak oleh gateway API"),
+    "DEFAULT_5XX": (None, "gateway_error", FROM_GATEWAY,
+                    "gateway API gagal meneruskan permintaan; coba lagi nanti"),
+}
 
 # Actions per table and role, from what the code calls (pynamodb 6 never calls DescribeTable for item
 # operations). Events are immutable: no role gets UpdateItem, DeleteItem or BatchWriteItem on them.
@@ -209,6 +241,23 @@ def sender_policy_document(table_prefix: str) -> dict[str, Any]:
     ]}
 
 
+def gateway_responses() -> dict[str, Any]:
+    """`x-amazon-apigateway-gateway-responses`: each a JSON `{code, message, pesan, details}` body."""
+    responses: dict[str, Any] = {}
+    for response_type, (status, code, message, pesan) in GATEWAY_RESPONSES.items():
+        template = ('{"code": %s, "message": %s, "pesan": %s, "details": {"request_id": "$context.requestId"}}'
+                    % (json.dumps(code), json.dumps(message) if message else "$context.error.messageString",
+                       json.dumps(pesan)))
+        response: dict[str, Any] = {
+            "responseParameters": {"gatewayresponse.header.Content-Type": "'application/json'"},
+            "responseTemplates": {"application/json": template},
+        }
+        if status is not None:
+            response["statusCode"] = status
+        responses[response_type] = response
+    return responses
+
+
 def environment(stage: str, table_prefix: str, staff_auth: str) -> dict[str, Any]:
     """Variables for both functions (settings validates all of them at first use, projector included)."""
     secrets = secret_ids(stage)
@@ -253,6 +302,8 @@ def merge_template(stage: str, table_prefix: str, *, staff_auth: str = "jwks") -
     env = environment(stage, table_prefix, staff_auth)
     for function in (API_FUNCTION, PROJECTOR_FUNCTION, SWEEP_FUNCTION, SENDER_FUNCTION):
         resources[function] = {"Properties": {"Environment": env}}
+    resources[REST_API] = {"Properties": {"DefinitionBody": {
+        "x-amazon-apigateway-gateway-responses": gateway_responses()}}}
     resources[ARCHIVE_BUCKET] = {
         "Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
         "Properties": {

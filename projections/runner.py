@@ -6,6 +6,7 @@ Lambda redelivers from it; the version guard in each read model makes that redel
 """
 from __future__ import annotations
 
+import logging
 from typing import Any, Iterable, Protocol
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -13,6 +14,8 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from events.base import StoredEvent
 from projections.stream import decode_record
+
+logger = logging.getLogger(__name__)
 
 
 class ReadModel(Protocol):
@@ -32,8 +35,12 @@ class Projector:
 
     def _handle_record(self, record: DynamoDBRecord) -> None:
         stored = decode_record(record.raw_event)
-        if stored is not None:
-            self.apply(stored)
+        if stored is None:
+            # No code path of ours updates or deletes an event: a MODIFY or REMOVE is someone tampering.
+            logger.error("the events table saw a %s of %s: events are never changed or removed; run lapor verify",
+                         record.raw_event.get("eventName"), record.raw_event.get("dynamodb", {}).get("Keys"))
+            return
+        self.apply(stored)
 
     def handle_batch(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         """A Lambda stream batch in; `{"batchItemFailures": [...]}` out."""

@@ -1,6 +1,11 @@
 """One decorator turns a small function into a route: auth, parsing, validation, errors, OpenAPI entry.
 
 Route functions receive a `Call` and return a JSON-able dict; they never touch Chalice or HTTP codes.
+
+Every other method Chalice can route on a declared path is routed too, to `otherMethods`: API Gateway
+answers a method it has no route for itself (403 MISSING_AUTHENTICATION_TOKEN, the same as an unknown path),
+so only a routed method can get a real 405 with an Allow header. HEAD on a GET path is that GET (the HTTP
+layer drops the content), OPTIONS is 204 with Allow; anything else is 405 `method_not_allowed`.
 """
 from __future__ import annotations
 
@@ -16,12 +21,14 @@ from chalice import Blueprint, Response
 
 from chalicelib.auth import Principal, principal_from_headers
 from chalicelib.bootstrap import Services, get_services
-from chalicelib.errors import LaporError, NotFound, ReportNotFound, ValidationFailed
+from chalicelib.errors import LaporError, MethodNotAllowed, NotFound, ReportNotFound, ValidationFailed
 from chalicelib.handlers import Request, fingerprint
 from chalicelib.http.errors import JSON_HEADERS, error_response, internal_error_response
-from chalicelib.http.validation import Schema, parse_json_body, validate
+from chalicelib.http.validation import Schema, check_header_text, check_query, parse_json_body, validate
 
-api = Blueprint(__name__)
+# What Chalice (and so API Gateway) can route, in the order the Allow header lists them.
+ROUTABLE_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+OTHER_METHODS_VIEW = "otherMethods"  # the view name of the routes that are not operations (not in OpenAPI)
 
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
 # Path ids that cannot exist are refused before any DynamoDB call (keys over 2 KB would even be a 500 there).
@@ -54,6 +61,52 @@ class Operation:
 
 
 OPERATIONS: list[Operation] = []
+_VIEWS: dict[tuple[str, str], Callable[..., Response]] = {}  # (path, method) -> the route's view
+
+
+def allowed_methods(path: str) -> tuple[str, ...]:
+    """What the Allow header says for a declared path: its operations, HEAD where GET is, and OPTIONS."""
+    declared = {op.method for op in OPERATIONS if op.path == path}
+    if "GET" in declared:
+        declared.add("HEAD")
+    declared.add("OPTIONS")
+    return tuple(method for method in ROUTABLE_METHODS if method in declared)
+
+
+def _other_methods_view(path: str) -> Callable[..., Response]:
+    def view(**params: str) -> Response:
+        try:
+            method = api.current_request.method
+            allowed = allowed_methods(path)
+            if method == "OPTIONS":
+                return Response(body="", status_code=204, headers={"Allow": ", ".join(allowed)})
+            if method == "HEAD" and "GET" in allowed:
+                return _VIEWS[(path, "GET")](**params)
+            return error_response(MethodNotAllowed(method, path, allowed))
+        except Exception as exc:  # noqa: BLE001 — the contract is JSON errors, never Chalice's own 500
+            return internal_error_response(exc)
+
+    view.__name__ = OTHER_METHODS_VIEW
+    return view
+
+
+class _Api(Blueprint):
+    """The blueprint of every endpoint. Routes for the methods a path lacks are added when it is registered
+    on the app: only then are all the modules' declarations known (Chalice refuses a method twice)."""
+
+    _others_routed = False
+
+    def register(self, app: Any, options: dict[str, Any]) -> None:
+        if not self._others_routed:
+            self._others_routed = True
+            for path in dict.fromkeys(op.path for op in OPERATIONS):
+                declared = {op.method for op in OPERATIONS if op.path == path}
+                others = [method for method in ROUTABLE_METHODS if method not in declared]
+                self.route(path, methods=others, content_types=["*/*"])(_other_methods_view(path))
+        super().register(app, options)
+
+
+api = _Api(__name__)
 
 
 @dataclass(frozen=True)
@@ -74,6 +127,7 @@ class Call:
                                    "Idempotency-Key harus 8-128 karakter A-Z a-z 0-9 . _ : -",
                                    field="Idempotency-Key")
         correlation_id = self.headers.get("x-correlation-id") or str(uuid.uuid4())
+        check_header_text("X-Correlation-Id", correlation_id)  # it is recorded in every event's metadata
         return Request(now=self.now, correlation_id=correlation_id[:128], idempotency_key=key,
                        fingerprint=fingerprint(self.operation_id, [self.params, self.body]))
 
@@ -93,22 +147,24 @@ def endpoint(method: str, path: str, operation_id: str, summary: str, *, body: S
                 headers = {k.lower(): v for k, v in (request.headers or {}).items()}
                 principal = principal_from_headers(headers, services.verifier)
                 _check_path_ids(params)
+                query = dict(request.query_params or {})
+                check_query(query)
                 payload: dict[str, Any] = {}
                 if body is not None:
                     payload = validate(parse_json_body(request.raw_body, headers.get("content-type")), body)
                 call = Call(services=services, principal=principal, body=payload, params=params,
-                            query=dict(request.query_params or {}), headers=headers, now=services.clock(),
-                            operation_id=operation_id)
+                            query=query, headers=headers, now=services.clock(), operation_id=operation_id)
                 result = fn(call)
             except LaporError as exc:
                 return error_response(exc)
-            except Exception:  # noqa: BLE001 — the contract is JSON errors, never an HTML 500 or a trace
-                return internal_error_response()
+            except Exception as exc:  # noqa: BLE001 — the contract is JSON errors, never an HTML 500 or a trace
+                return internal_error_response(exc)
             if isinstance(result, str):  # a page for people (only the local /dev/outbox)
                 return Response(body=result, status_code=status, headers={"Content-Type": "text/html; charset=utf-8"})
             return Response(body=json.dumps(result), status_code=status, headers=JSON_HEADERS)
 
         view.__name__ = operation_id
+        _VIEWS[(path, method)] = view
         api.route(path, methods=[method], content_types=["*/*"])(view)
         return fn
 

@@ -13,7 +13,9 @@ ERROR = {"type": "object", "required": ["code", "message", "pesan"],
                         "details": {"type": "object"}}}
 _ERRORS = {"400": "malformed JSON", "401": "missing or invalid credentials", "403": "role may not do this",
            "404": "no such report for this caller", "409": "not allowed in the report's state, or a concurrent change",
-           "413": "body too large", "415": "body is not JSON", "422": "invalid fields or unknown references"}
+           "413": "body too large", "415": "body is not JSON", "422": "invalid fields or unknown references",
+           "503": "the database failed or could not be reached; retry later (Retry-After), with the same "
+                  "Idempotency-Key for a command"}
 
 
 def document() -> dict[str, Any]:

@@ -6,6 +6,7 @@ what the server accepts. Unknown fields are refused: a typo must not silently dr
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -15,6 +16,12 @@ MAX_BODY_BYTES = 64 * 1024
 
 _JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", dict: "object"}
 _ARTICLE = {"string": "a", "boolean": "a", "integer": "an", "number": "a", "object": "an"}
+# Unicode category Cc (C0, DEL, C1). Text fields keep tab, LF and CR (a report body has lines); a NUL or an
+# escape sequence is never meant, and breaks exports, terminals and SMS gateways downstream.
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Query parameters are ids, codes, numbers and cursors: no control character at all, not even tab or newline.
+_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 §5.6.2
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,9 @@ class Field:
                 value.encode("utf-8")
             except UnicodeEncodeError:
                 return "must be valid Unicode text (it contains a lone surrogate)"
+            control = _TEXT_CONTROL.search(value)
+            if control:
+                return _control_problem(control)
             if len(value.strip()) < self.min_length:
                 return f"must have at least {self.min_length} non-blank characters"
             if self.max_length is not None and len(value) > self.max_length:
@@ -57,6 +67,30 @@ class Field:
 
 
 Schema = Mapping[str, Field]
+
+
+def _control_problem(found: re.Match[str]) -> str:
+    return f"must not contain control characters (U+{ord(found.group()):04X} at position {found.start()})"
+
+
+def check_query(query: Mapping[str, str]) -> None:
+    """Every query parameter, used by the route or not, is free of control characters."""
+    errors = []
+    for name, value in sorted(query.items()):
+        found = _ANY_CONTROL.search(name) or _ANY_CONTROL.search(value)
+        if found:
+            errors.append({"field": name, "problem": _control_problem(found)})
+    if errors:
+        summary = "; ".join(f"{e['field']} {e['problem']}" for e in errors)
+        raise ValidationFailed(f"invalid query parameter: {summary}", f"parameter kueri tidak sah: {summary}",
+                               errors=errors)
+
+
+def check_header_text(name: str, value: str) -> None:
+    found = _ANY_CONTROL.search(value)
+    if found:
+        raise ValidationFailed(f"{name} {_control_problem(found)}", f"{name} tidak boleh berisi karakter kontrol",
+                               field=name)
 
 
 def _collect(body: Any, schema: Schema, prefix: str, errors: list[dict[str, str]]) -> dict[str, Any]:
@@ -98,9 +132,7 @@ def parse_json_body(raw: bytes | None, content_type: str | None) -> Any:
     if len(raw) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"request body is larger than {MAX_BODY_BYTES} bytes",
                               f"isi permintaan melebihi {MAX_BODY_BYTES} byte")
-    if content_type and "json" not in content_type.lower():
-        raise UnsupportedMediaType(f"Content-Type must be application/json (got {content_type})",
-                                   "Content-Type harus application/json")
+    _require_json_media_type(content_type)
     if not raw.strip():
         raise MalformedRequest("request body is empty; send a JSON object", "isi permintaan kosong")
     try:
@@ -108,6 +140,32 @@ def parse_json_body(raw: bytes | None, content_type: str | None) -> Any:
     except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, NaN/Infinity, absurd nesting or digits
         raise MalformedRequest(f"request body is not valid JSON: {str(exc)[:200]}",
                                "isi permintaan bukan JSON yang sah") from None
+
+
+def _require_json_media_type(content_type: str | None) -> None:
+    """Accept application/json and structured-syntax suffixes (application/problem+json, ...; RFC 6839), in
+    UTF-8 only (RFC 8259 §8.1). No Content-Type is refused, not guessed: it may be a form post."""
+    if content_type is None or not content_type.strip():
+        raise UnsupportedMediaType("Content-Type is missing; send application/json",
+                                   "Content-Type tidak ada; kirim application/json")
+    media_type, *parameters = content_type.split(";")
+    kind, slash, subtype = media_type.strip().lower().partition("/")
+    is_json = (bool(slash) and kind == "application" and _TOKEN.fullmatch(subtype) is not None
+               and (subtype == "json" or (subtype.endswith("+json") and len(subtype) > len("+json"))))
+    if not is_json:
+        raise UnsupportedMediaType(f"Content-Type must be application/json (got {content_type[:100]!r})",
+                                   "Content-Type harus application/json")
+    for parameter in parameters:
+        if not parameter.strip():
+            continue  # "application/json;" — a stray separator
+        name, equals, value = parameter.partition("=")
+        name, value = name.strip().lower(), value.strip().strip('"').lower()
+        if not equals or not _TOKEN.fullmatch(name):
+            raise UnsupportedMediaType(f"Content-Type has a malformed parameter: {content_type[:100]!r}",
+                                       "parameter Content-Type tidak sah")
+        if name == "charset" and value != "utf-8":
+            raise UnsupportedMediaType(f"a JSON body must be UTF-8 (got charset={value[:40]})",
+                                       "isi JSON harus UTF-8")
 
 
 def _refuse_constant(name: str) -> float:

@@ -46,11 +46,14 @@ def national_queue(base: str, national: dict) -> set[str]:
             return ids
 
 
-def every_report_is_there(server: LocalServer, acknowledged: list[dict]) -> None:
+def every_report_is_there(server: LocalServer, acknowledged: list[dict], timeout: float = 90) -> None:
+    """Each acknowledged report is readable by its reporter (after a crash, once the pump has caught up)."""
     for report in acknowledged:
-        code, view = call("GET", f"{server.base}/reports/{report['report_id']}",
-                          headers={"X-Report-Token": report["access_token"]})
-        assert (code, view.get("version")) == (200, 1), (report["report_id"], code, view)
+        def readable() -> bool:
+            code, view = call("GET", f"{server.base}/reports/{report['report_id']}",
+                              headers={"X-Report-Token": report["access_token"]})
+            return (code, view.get("version")) == (200, 1)
+        eventually(readable, f"report {report['report_id']} to be readable", timeout)
 
 
 def archived(server: LocalServer) -> list[tuple[str, int]]:

@@ -37,3 +37,8 @@ def test_a_deleted_newest_event_and_an_altered_event_are_named_by_verify_and_the
     assert code == 200 and not chain["valid"] and chain["first_broken_version"] == 3
     code, chain = call("GET", f"{server.base}/reports/{altered}/chain-verification", headers=auditor)
     assert code == 200 and not chain["valid"] and chain["first_broken_version"] == 2
+
+    # The projector saw both changes go by on the stream and said so (no code path of ours writes either).
+    output = server.stop()
+    assert f"saw a REMOVE of {{'stream_id': {{'S': '{truncated}'}}, 'version': {{'N': '3'}}}}" in output
+    assert f"saw a MODIFY of {{'stream_id': {{'S': '{altered}'}}, 'version': {{'N': '2'}}}}" in output

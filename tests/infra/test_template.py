@@ -271,6 +271,73 @@ def test_logs_baseline_policy_file_exists_and_grants_no_data_access():
     assert actions and all(a.startswith("logs:") for a in actions)
 
 
+# --- API Gateway's own answers -----------------------------------------------------------------------------
+
+def _gateway_responses(resources: dict) -> dict:
+    return resources[t.REST_API]["Properties"]["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+
+
+def _rendered(template: str, gateway_message: str = 'Missing "Authentication" Token') -> dict:
+    """The body API Gateway sends: it substitutes $context variables (messageString is a quoted JSON string)."""
+    return json.loads(template.replace("$context.error.messageString", json.dumps(gateway_message))
+                      .replace("$context.requestId", "6f1b2c3d-0000-4000-8000-000000000000"))
+
+
+def test_gateway_answers_are_json_in_the_api_error_shape(resources):
+    responses = _gateway_responses(resources)
+    assert {"MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED", "REQUEST_TOO_LARGE",
+            "UNSUPPORTED_MEDIA_TYPE"} <= set(responses)
+    for response_type, response in responses.items():
+        assert response["responseParameters"] == {"gatewayresponse.header.Content-Type": "'application/json'"}
+        assert set(response["responseTemplates"]) == {"application/json"}, response_type
+        body = _rendered(response["responseTemplates"]["application/json"])
+        assert {"code", "message", "pesan"} <= set(body), response_type
+        assert all(isinstance(body[k], str) and body[k] for k in ("code", "message", "pesan")), response_type
+        assert body["pesan"] != body["message"]
+        assert body["details"]["request_id"]
+        # Nothing the client controls is pasted into the JSON unescaped.
+        template = response["responseTemplates"]["application/json"]
+        assert not re.search(r"\$(input|method\.request|context\.(path|resourcePath|httpMethod|identity))", template)
+
+
+def test_an_unknown_path_is_404_not_found_and_the_other_statuses_are_set(resources):
+    responses = _gateway_responses(resources)
+    expected = {"MISSING_AUTHENTICATION_TOKEN": ("404", "not_found"), "THROTTLED": ("429", "throttled"),
+                "REQUEST_TOO_LARGE": ("413", "payload_too_large"),
+                "UNSUPPORTED_MEDIA_TYPE": ("415", "unsupported_media_type")}
+    for response_type, (status, code) in expected.items():
+        response = responses[response_type]
+        assert response["statusCode"] == status  # the extension takes the status as a string
+        assert _rendered(response["responseTemplates"]["application/json"])["code"] == code
+    # The defaults keep the gateway's own status (403, 400, 502, 504, ...) and message.
+    for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        assert "statusCode" not in responses[response_type]
+        assert _rendered(responses[response_type]["responseTemplates"]["application/json"],
+                         "Endpoint request timed out")["message"] == "Endpoint request timed out"
+    assert "Missing" not in _rendered(responses["MISSING_AUTHENTICATION_TOKEN"]["responseTemplates"][
+        "application/json"])["message"]
+
+
+def test_the_codes_match_the_apps_own(resources):
+    from chalicelib import errors
+
+    responses = _gateway_responses(resources)
+    body = _rendered(responses["REQUEST_TOO_LARGE"]["responseTemplates"]["application/json"])
+    assert body["code"] == errors.PayloadTooLarge.code
+    body = _rendered(responses["UNSUPPORTED_MEDIA_TYPE"]["responseTemplates"]["application/json"])
+    assert body["code"] == errors.UnsupportedMediaType.code
+    body = _rendered(responses["MISSING_AUTHENTICATION_TOKEN"]["responseTemplates"]["application/json"])
+    assert body["code"] == errors.RouteNotFound.code == errors.NotFound.code
+
+
+def test_gateway_responses_are_part_of_the_api_definition_not_separate_resources(resources):
+    # Separate AWS::ApiGateway::GatewayResponse resources would miss SAM's first deployment and be wiped by
+    # its later overwrite imports; inside the DefinitionBody they deploy with the routes.
+    assert not [name for name, r in resources.items() if r.get("Type") == "AWS::ApiGateway::GatewayResponse"]
+    assert set(resources[t.REST_API]) == {"Properties"}  # a fragment merged onto Chalice's RestAPI
+    assert set(resources[t.REST_API]["Properties"]["DefinitionBody"]) == {"x-amazon-apigateway-gateway-responses"}
+
+
 # --- writer and CLI ----------------------------------------------------------------------------------------
 
 
