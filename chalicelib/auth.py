@@ -9,49 +9,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import jwt
 
-from events.base import Actor
+from chalicelib.domain.access import ANONYMOUS_PUBLIC, Principal, tokens_match  # noqa: F401  (re-exported)
+from chalicelib.domain.vocabulary import STAFF_ROLES, Role
 from chalicelib.errors import Unauthenticated
 
-STAFF_ROLES = ("admin_nasional", "admin_instansi", "admin_penghubung", "ombudsman", "supervisor", "auditor")
-PUBLIC, REPORTER = "public", "reporter"
 TOKEN_AUDIENCE = "lapor-api"
-
-
-@dataclass(frozen=True)
-class Principal:
-    role: str
-    user_id: str | None = None
-    institution_id: str | None = None
-    unit_id: str | None = None
-    region_code: str | None = None  # a supervisor's scope (a province code); None = national
-    report_token_hash: str | None = None  # what a reporter presented, compared with the report's
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role in STAFF_ROLES
-
-    def actor(self) -> Actor:
-        """The audit record of this principal. A reporter is recorded by role only, never by identity."""
-        if self.role in (PUBLIC, REPORTER):
-            return Actor(role=self.role)
-        return Actor(role=self.role, user_id=self.user_id, institution_id=self.institution_id, unit_id=self.unit_id)
-
-
-ANONYMOUS_PUBLIC = Principal(role=PUBLIC)
 
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def tokens_match(presented_hash: str | None, stored_hash: str | None) -> bool:
-    return bool(presented_hash and stored_hash) and hmac.compare_digest(presented_hash, stored_hash)
 
 
 def new_salt() -> str:
@@ -108,9 +79,9 @@ def check_claims(claims: dict[str, Any]) -> None:
     role = claims.get("role")
     if role not in STAFF_ROLES:
         raise Unauthenticated(f"unknown role {role!r} in token", f"peran {role!r} tidak dikenal")
-    if role in ("admin_instansi", "admin_penghubung") and not claims.get("institution"):
+    if role in (Role.ADMIN_INSTANSI, Role.ADMIN_PENGHUBUNG) and not claims.get("institution"):
         raise Unauthenticated(f"{role} token needs an institution claim", f"token {role} perlu klaim institution")
-    if role == "admin_penghubung" and not claims.get("unit"):
+    if role == Role.ADMIN_PENGHUBUNG and not claims.get("unit"):
         raise Unauthenticated("admin_penghubung token needs a unit claim", "token admin_penghubung perlu klaim unit")
 
 
@@ -130,5 +101,5 @@ def principal_from_headers(headers: dict[str, str], verifier: TokenVerifier) -> 
                          unit_id=claims.get("unit"), region_code=claims.get("region"))
     report_token = headers.get("x-report-token")
     if report_token:
-        return Principal(role=REPORTER, report_token_hash=hash_token(report_token.strip()))
+        return Principal(role=Role.REPORTER, report_token_hash=hash_token(report_token.strip()))
     return ANONYMOUS_PUBLIC

@@ -16,6 +16,7 @@ from chalicelib.reference import ReferenceData
 from chalicelib.working_days import WorkingDayCalendar
 from events import report as e
 from events.base import StoredEvent
+from chalicelib.domain.vocabulary import Status
 
 _FLAGS = {e.ReportReturned: "returned", e.AssignmentReturned: "returned", e.ReportReopened: "reopened",
           e.EscalatedToOmbudsman: "escalated", e.DeadlineEscalated: "escalated", e.ReminderSent: "reminder",
@@ -25,7 +26,7 @@ _FLAGS = {e.ReportReturned: "returned", e.AssignmentReturned: "returned", e.Repo
 def _deadlines_met(state: ReportState, event: object) -> list[tuple[str, str | None]]:
     """The deadlines (clock, due) that this step meets, judged on the state just before it."""
     met: list[tuple[str, str | None]] = []
-    if isinstance(event, (e.ReportVerified, e.ReportArchived)) and state.status == "submitted":
+    if isinstance(event, (e.ReportVerified, e.ReportArchived)) and state.status == Status.SUBMITTED:
         met.append(("verification", state.verification_due))
     if isinstance(event, (e.FollowUpPosted, e.ReportAnswered)) and state.awaiting_follow_up:
         met.append(("follow_up", state.follow_up_due))

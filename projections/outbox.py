@@ -17,10 +17,11 @@ from chalicelib.working_days import ZONES
 from events import report as e
 from events.base import StoredEvent
 from projections.guard import next_in_line
+from chalicelib.domain.vocabulary import Role
 
 CLOCK_NAMES = {"verification": "verifikasi", "follow_up": "tindak lanjut pertama", "resolution": "penyelesaian"}
-ROLE_NAMES = {"admin_nasional": "Admin Nasional", "admin_instansi": "Admin Instansi",
-              "admin_penghubung": "Admin Penghubung"}
+ROLE_NAMES = {Role.ADMIN_NASIONAL: "Admin Nasional", Role.ADMIN_INSTANSI: "Admin Instansi",
+              Role.ADMIN_PENGHUBUNG: "Admin Penghubung"}
 
 
 @dataclass(frozen=True)
@@ -73,14 +74,14 @@ def messages_for(stored: StoredEvent, facts: ReportFacts, reference: ReferenceDa
     elif isinstance(ev, e.ReportVerified):
         out += [(r, f"LAPOR! Laporan {rid} telah diverifikasi dan diteruskan ke {name}. Tindak lanjut pertama "
                     f"paling lambat {when(ev.follow_up_due)}.") for r in reporter]
-        out.append((Recipient("staff", role="admin_instansi", institution_id=ev.institution_id),
+        out.append((Recipient("staff", role=Role.ADMIN_INSTANSI, institution_id=ev.institution_id),
                     f"LAPOR! Laporan baru {rid} \"{ev.title}\" didisposisikan ke {name}. Tindak lanjut pertama "
                     f"paling lambat {when(ev.follow_up_due)}, penyelesaian {when(ev.resolution_due)}."))
     elif isinstance(ev, e.ReportRedisposed):
-        out.append((Recipient("staff", role="admin_instansi", institution_id=ev.institution_id),
+        out.append((Recipient("staff", role=Role.ADMIN_INSTANSI, institution_id=ev.institution_id),
                     f"LAPOR! Laporan {rid} didisposisikan ulang ke instansi Anda. Batas waktu tetap berjalan."))
     elif isinstance(ev, e.ReportAssigned):
-        out.append((Recipient("staff", role="admin_penghubung", institution_id=facts.institution_id,
+        out.append((Recipient("staff", role=Role.ADMIN_PENGHUBUNG, institution_id=facts.institution_id,
                               unit_id=ev.unit_id),
                     f"LAPOR! Laporan {rid} \"{facts.title}\" ditugaskan ke unit Anda. Mohon segera ditindaklanjuti."))
     elif isinstance(ev, e.FollowUpPosted):

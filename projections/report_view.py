@@ -20,17 +20,12 @@ from events import report as e
 from events.base import StoredEvent
 from events.report import REPORT_EVENTS
 from projections.guard import next_in_line
+from chalicelib.domain.access import queues_for
+from chalicelib.domain.vocabulary import (AWAITING_FOLLOW_UP, AWAITING_VERIFICATION, HANDLING_BUCKETS, PUBLIC_BUCKETS,
+                                         Status, province_of)
 
-# The four handling buckets of DOMAIN §8 (statistics and queue filters); archived reports have none.
-HANDLING_BUCKETS = {"submitted": "belum_diverifikasi", "on_hold": "belum_diverifikasi",
-                    "disposed": "belum_ditindaklanjuti", "assigned": "belum_ditindaklanjuti",
-                    "returned": "belum_ditindaklanjuti", "in_progress": "dalam_proses", "answered": "dalam_proses",
-                    "closed": "selesai"}
 NO_DUE = "9999-12-31T23:59:59.999Z"  # sorts after every real deadline
-# Public status buckets (DOMAIN §6).
-BUCKETS = {"submitted": "belum", "on_hold": "belum", "disposed": "belum", "assigned": "belum",
-           "returned": "belum", "in_progress": "proses", "answered": "proses", "closed": "selesai",
-           "archived": "arsip"}
+BUCKETS = PUBLIC_BUCKETS  # the name read models and tests know it by
 _REPORT_EVENT_TYPES = {cls.event_type for cls in REPORT_EVENTS}
 INDEX_HASH_KEYS = QUEUE_INDEXES | PUBLIC_INDEXES
 
@@ -45,7 +40,7 @@ def apply(view: dict[str, Any] | None, stored: StoredEvent) -> dict[str, Any]:
     ev, at = stored.event, stored.occurred_at
     view.update(version=stored.version, updated_at=at, head_hash=stored.hash)
     if isinstance(ev, e.ReportSubmitted):
-        view.update(report_id=stored.stream_id, status="submitted", title=ev.title, body=ev.body,
+        view.update(report_id=stored.stream_id, status=Status.SUBMITTED, title=ev.title, body=ev.body,
                     report_type=ev.report_type, category_id=ev.category_id, region_code=ev.region_code,
                     addressed_institution_id=ev.addressed_institution_id, institution_id=None, unit_id=None,
                     anonymous=ev.anonymous, confidential=ev.confidential, requires_inspection=False,
@@ -54,38 +49,38 @@ def apply(view: dict[str, Any] | None, stored: StoredEvent) -> dict[str, Any]:
                     deadlines={"verification": ev.verification_due}, follow_ups=[], replies=[], returns=[],
                     objections=[], reminders=[], escalations=[], escalated_to_ombudsman=False, neglected=False)
     elif isinstance(ev, e.ReportPutOnHold):
-        view.update(status="on_hold", hold={"at": at, "question": ev.question})
+        view.update(status=Status.ON_HOLD, hold={"at": at, "question": ev.question})
     elif isinstance(ev, e.ReportClarified):
-        view["status"] = "submitted"
+        view["status"] = Status.SUBMITTED
         view["replies"].append({"at": at, "message": ev.message, "clarification": True})
         view["deadlines"]["verification"] = ev.verification_due
     elif isinstance(ev, e.ReporterReplied):
         view["replies"].append({"at": at, "message": ev.message, "clarification": False})
     elif isinstance(ev, e.ReportVerified):
-        view.update(status="disposed", verified_at=at, institution_id=ev.institution_id, title=ev.title,
+        view.update(status=Status.DISPOSED, verified_at=at, institution_id=ev.institution_id, title=ev.title,
                     category_id=ev.category_id, report_type=ev.report_type,
                     requires_inspection=ev.requires_inspection, anonymous=ev.anonymous, confidential=ev.confidential)
         view["deadlines"].update(follow_up=ev.follow_up_due, resolution=ev.resolution_due)
     elif isinstance(ev, e.ReportArchived):
-        view.update(status="archived", archived={"at": at, "reason": ev.reason, "duplicate_of": ev.duplicate_of,
+        view.update(status=Status.ARCHIVED, archived={"at": at, "reason": ev.reason, "duplicate_of": ev.duplicate_of,
                                                  "note": ev.note})
     elif isinstance(ev, e.ReportAssigned):
-        view.update(status="assigned", unit_id=ev.unit_id, assigned_at=at)
+        view.update(status=Status.ASSIGNED, unit_id=ev.unit_id, assigned_at=at)
     elif isinstance(ev, e.AssignmentReturned):
-        view.update(status="disposed", unit_id=None)
+        view.update(status=Status.DISPOSED, unit_id=None)
         view["returns"].append({"at": at, "by": _by(stored), "unit_id": ev.unit_id, "reason": ev.reason})
     elif isinstance(ev, e.ReportReturned):
-        view.update(status="returned", unit_id=None)
+        view.update(status=Status.RETURNED, unit_id=None)
         view["returns"].append({"at": at, "by": _by(stored), "institution_id": ev.institution_id,
                                 "reason": ev.reason})
     elif isinstance(ev, e.ReportRedisposed):
-        view.update(status="disposed", institution_id=ev.institution_id)
+        view.update(status=Status.DISPOSED, institution_id=ev.institution_id)
     elif isinstance(ev, e.FollowUpPosted):
-        view.update(status="in_progress", reopened=False)
+        view.update(status=Status.IN_PROGRESS, reopened=False)
         view.setdefault("first_response_at", at)
         view["follow_ups"].append({"at": at, "by": _by(stored), "message": ev.message, "final": False})
     elif isinstance(ev, e.ReportAnswered):
-        view.update(status="answered", answered_at=at)
+        view.update(status=Status.ANSWERED, answered_at=at)
         view.setdefault("first_response_at", at)
         view["follow_ups"].append({"at": at, "by": _by(stored), "message": ev.message, "final": True})
         view["deadlines"]["reply"] = ev.reply_due
@@ -94,11 +89,11 @@ def apply(view: dict[str, Any] | None, stored: StoredEvent) -> dict[str, Any]:
     elif isinstance(ev, e.ResolutionObjected):
         view["objections"].append({"at": at, "reason": ev.reason})
     elif isinstance(ev, e.ReportReopened):
-        view.update(status="in_progress", reopened=True)
+        view.update(status=Status.IN_PROGRESS, reopened=True)
         view["deadlines"]["follow_up"] = ev.follow_up_due
         view["deadlines"].pop("reply", None)
     elif isinstance(ev, e.ReportClosed):
-        view.update(status="closed", closed={"at": at, "reason": ev.reason})
+        view.update(status=Status.CLOSED, closed={"at": at, "reason": ev.reason})
     elif isinstance(ev, e.EscalatedToOmbudsman):
         view.update(escalated_to_ombudsman=True, ombudsman_escalation={"at": at, "grounds": ev.grounds,
                                                                       "reason": ev.reason})
@@ -119,17 +114,17 @@ def apply(view: dict[str, Any] | None, stored: StoredEvent) -> dict[str, Any]:
 def next_due(view: dict[str, Any]) -> str | None:
     """The deadline the report is waiting on now: what its queue position and "overdue" are about."""
     deadlines, status = view["deadlines"], view["status"]
-    if status in ("submitted", "on_hold"):
+    if status in AWAITING_VERIFICATION:
         return deadlines.get("verification")
-    if status in ("disposed", "assigned", "returned"):
+    if status in AWAITING_FOLLOW_UP:
         pending = [deadlines.get("follow_up"), deadlines.get("resolution")]
         if view.get("first_response_at"):
             pending = [deadlines.get("resolution")]
         return min((d for d in pending if d), default=None)
-    if status == "in_progress":
+    if status == Status.IN_PROGRESS:
         return min((d for d in (deadlines.get("follow_up") if view.get("reopened") else None,
                                 deadlines.get("resolution")) if d), default=None)
-    if status == "answered":
+    if status == Status.ANSWERED:
         return deadlines.get("reply")
     return None
 
@@ -154,22 +149,18 @@ def index_keys(view: dict[str, Any]) -> dict[str, str | None]:
     keys["p_at"] = f"{view['submitted_at']}#{report_id}"
     if bucket is None:  # archived: in no queue and not public
         return keys
-    national = status == "returned" or (status in ("submitted", "on_hold") and not view["addressed_institution_id"])
-    if national:
-        keys.update(q_nat="national", q_nat_b=f"national#{bucket}")
-    institution = view["institution_id"] or view["addressed_institution_id"]
-    if institution and status != "returned":  # returned as not its authority: the national admin's now
-        keys.update(q_inst=institution, q_inst_b=f"{institution}#{bucket}")
-    if view["unit_id"]:
-        unit = f"{view['institution_id']}/{view['unit_id']}"
-        keys.update(q_unit=unit, q_unit_b=f"{unit}#{bucket}")
-    if view["escalated_to_ombudsman"] or view["neglected"]:
-        keys["q_omb"] = "ombudsman"  # escalated by the reporter, or neglected for 60 days
-    if view["neglected"] and status != "closed":
-        keys.update(r_all="reprimand", r_prov=view["region_code"].split(".")[0], r_region=view["region_code"],
-                    r_inst=view["institution_id"] if status != "returned" else None)
-    if status not in ("submitted", "on_hold") and not view["confidential"]:
-        keys.update(p_all="public", p_prov=view["region_code"].split(".")[0], p_region=view["region_code"],
+    for queue in queues_for(status=status, institution_id=view["institution_id"],
+                            addressed_institution_id=view["addressed_institution_id"], unit_id=view["unit_id"],
+                            escalated_to_ombudsman=view["escalated_to_ombudsman"], neglected=view["neglected"]):
+        keys[QUEUE_INDEXES[f"queue-{queue.kind}"]] = queue.key
+        by_bucket = QUEUE_INDEXES.get(f"queue-{queue.kind}-bucket")  # the Ombudsman's queue has no buckets
+        if by_bucket:
+            keys[by_bucket] = f"{queue.key}#{bucket}"
+    if view["neglected"] and status != Status.CLOSED:
+        keys.update(r_all="reprimand", r_prov=province_of(view["region_code"]), r_region=view["region_code"],
+                    r_inst=view["institution_id"] if status != Status.RETURNED else None)
+    if status not in AWAITING_VERIFICATION and not view["confidential"]:
+        keys.update(p_all="public", p_prov=province_of(view["region_code"]), p_region=view["region_code"],
                     p_inst=view["institution_id"], p_cat=view["category_id"])
     return keys
 

@@ -22,11 +22,11 @@ from events.base import StoredEvent
 from events.institution import InstitutionIndicatorsRecorded
 from events.report import REPORT_EVENTS
 from projections.guard import next_in_line
-from projections.report_view import HANDLING_BUCKETS
+from chalicelib.domain.vocabulary import HANDLING_BUCKET_NAMES, HANDLING_BUCKETS, Status, province_of
 
 _REPORT_TYPES = {cls.event_type for cls in REPORT_EVENTS}
 NATIONAL = "ID"
-BUCKET_FIELDS = tuple(f"b_{bucket}" for bucket in sorted(set(HANDLING_BUCKETS.values())))
+BUCKET_FIELDS = tuple(f"b_{bucket}" for bucket in HANDLING_BUCKET_NAMES)
 # Clocks whose missed deadline makes a report overdue for the institution, and the events that meet them.
 _MEETS = {"verification": (e.ReportVerified, e.ReportArchived, e.ReportPutOnHold),  # a hold waits on the reporter
           "follow_up": (e.FollowUpPosted, e.ReportAnswered),
@@ -38,7 +38,7 @@ class ReportFacts:
     """What statistics need to know about one report, folded from its events."""
 
     version: int = 0
-    status: str = "new"
+    status: str = Status.NEW
     region_code: str = ""
     institution_id: str | None = None
     category_id: str | None = None
@@ -50,7 +50,7 @@ class ReportFacts:
 
     @property
     def overdue(self) -> bool:
-        return bool(self.overdue_clocks) and self.status not in ("closed", "archived")
+        return bool(self.overdue_clocks) and self.status not in (Status.CLOSED, Status.ARCHIVED)
 
 
 def fold(facts: ReportFacts | None, stored: StoredEvent, reference: ReferenceData,
@@ -59,23 +59,23 @@ def fold(facts: ReportFacts | None, stored: StoredEvent, reference: ReferenceDat
     ev = stored.event
     if isinstance(ev, e.ReportSubmitted):
         region = reference.region(ev.region_code)
-        facts = replace(facts, status="submitted", region_code=ev.region_code,
+        facts = replace(facts, status=Status.SUBMITTED, region_code=ev.region_code,
                         institution_id=ev.addressed_institution_id, category_id=ev.category_id,
                         channel=stored.channel, submitted_at=stored.occurred_at,
                         zone=region.timezone if region else "WIB")
     elif isinstance(ev, e.ReportVerified):
-        facts = replace(facts, status="disposed", institution_id=ev.institution_id, category_id=ev.category_id)
+        facts = replace(facts, status=Status.DISPOSED, institution_id=ev.institution_id, category_id=ev.category_id)
     elif isinstance(ev, e.ReportRedisposed):
-        facts = replace(facts, status="disposed", institution_id=ev.institution_id)
+        facts = replace(facts, status=Status.DISPOSED, institution_id=ev.institution_id)
     elif isinstance(ev, e.ReportReturned):  # not its authority: it no longer counts for that institution
         facts = replace(facts, institution_id=None)
     elif isinstance(ev, (e.FollowUpPosted, e.ReportAnswered)) and facts.follow_up_days is None:
         facts = replace(facts, follow_up_days=calendar.working_days_between(
             parse_instant(facts.submitted_at), parse_instant(stored.occurred_at), facts.zone))
-    status = {e.ReportPutOnHold: "on_hold", e.ReportClarified: "submitted", e.ReportArchived: "archived",
-              e.ReportAssigned: "assigned", e.AssignmentReturned: "disposed", e.ReportReturned: "returned",
-              e.FollowUpPosted: "in_progress", e.ReportAnswered: "answered", e.ReportReopened: "in_progress",
-              e.ReportClosed: "closed"}.get(type(ev))
+    status = {e.ReportPutOnHold: Status.ON_HOLD, e.ReportClarified: Status.SUBMITTED, e.ReportArchived: Status.ARCHIVED,
+              e.ReportAssigned: Status.ASSIGNED, e.AssignmentReturned: Status.DISPOSED, e.ReportReturned: Status.RETURNED,
+              e.FollowUpPosted: Status.IN_PROGRESS, e.ReportAnswered: Status.ANSWERED, e.ReportReopened: Status.IN_PROGRESS,
+              e.ReportClosed: Status.CLOSED}.get(type(ev))
     if status:
         facts = replace(facts, status=status)
     if isinstance(ev, e.ReminderSent) and ev.clock in _MEETS and ev.clock not in facts.overdue_clocks:
@@ -98,7 +98,7 @@ def periods(facts: ReportFacts, calendar: WorkingDayCalendar) -> list[str]:
 
 
 def scopes(facts: ReportFacts) -> list[str]:
-    regions = {facts.region_code, facts.region_code.split(".")[0], NATIONAL}
+    regions = {facts.region_code, province_of(facts.region_code), NATIONAL}
     found = [f"region:{code}" for code in sorted(regions)]
     if facts.institution_id:  # an institution receives a report once it is addressed or disposed to it
         found.append(f"institution:{facts.institution_id}")
@@ -106,9 +106,9 @@ def scopes(facts: ReportFacts) -> list[str]:
 
 
 def contribution(facts: ReportFacts | None, calendar: WorkingDayCalendar) -> dict[str, dict[str, int]]:
-    if facts is None or facts.status == "new":
+    if facts is None or facts.status == Status.NEW:
         return {}
-    if facts.status == "archived":
+    if facts.status == Status.ARCHIVED:
         fields = {"archived": 1}
     else:
         fields = {"received": 1, f"b_{HANDLING_BUCKETS[facts.status]}": 1, f"ch#{facts.channel}": 1}

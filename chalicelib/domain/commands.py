@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.auth import Principal
+from chalicelib.domain.access import Principal
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -16,11 +16,12 @@ from chalicelib.clock import iso, parse_instant
 from chalicelib.domain.report import Context, ReportState, handling_zone
 from events import report as e
 from events.base import DomainEvent
+from chalicelib.domain.vocabulary import AWAITING_FOLLOW_UP, Role, Status
 
 ESCALATION_STEP_DAYS = 2
 HOLD_DAYS = 10
 NEGLECT_DAYS = 60  # calendar days without a response (the reprimand rule of the sources)
-HANDLING = ("disposed", "assigned", "returned", "in_progress")
+HANDLING = (*AWAITING_FOLLOW_UP, Status.IN_PROGRESS)
 
 
 @dataclass(frozen=True)
@@ -42,22 +43,22 @@ class Clock:
 def _handling_chain(state: ReportState) -> tuple[Level, ...]:
     chain = []
     if state.unit_id:
-        chain.append(Level("admin_penghubung", state.institution_id, state.unit_id))
-    chain.append(Level("admin_instansi", state.institution_id))
-    chain.append(Level("admin_nasional"))
+        chain.append(Level(Role.ADMIN_PENGHUBUNG, state.institution_id, state.unit_id))
+    chain.append(Level(Role.ADMIN_INSTANSI, state.institution_id))
+    chain.append(Level(Role.ADMIN_NASIONAL))
     return tuple(chain)
 
 
 def running_clocks(state: ReportState) -> list[Clock]:
     """The institution's clocks that are running now (the reporter's reply window is not one of them)."""
     clocks = []
-    if state.status == "submitted" and state.verification_due:
-        chain = ((Level("admin_instansi", state.addressed_institution_id), Level("admin_nasional"))
-                 if state.addressed_institution_id else (Level("admin_nasional"),))
+    if state.status == Status.SUBMITTED and state.verification_due:
+        chain = ((Level(Role.ADMIN_INSTANSI, state.addressed_institution_id), Level(Role.ADMIN_NASIONAL))
+                 if state.addressed_institution_id else (Level(Role.ADMIN_NASIONAL),))
         clocks.append(Clock("verification", state.verification_due, chain))
     if state.status in HANDLING:
-        if state.status == "returned":  # back with the national admin for re-disposition
-            chain: tuple[Level, ...] = (Level("admin_nasional"),)
+        if state.status == Status.RETURNED:  # back with the national admin for re-disposition
+            chain: tuple[Level, ...] = (Level(Role.ADMIN_NASIONAL),)
         else:
             chain = _handling_chain(state)
         if state.awaiting_follow_up and state.follow_up_due:
@@ -78,13 +79,13 @@ def level_fires_at(clock: Clock, level: int, state: ReportState, ctx: Context) -
 def _neglect_at(state: ReportState) -> datetime | None:
     if state.submitted_at is None or state.first_response_at is not None or state.neglected:
         return None
-    if state.status in ("closed", "archived", "on_hold", "answered"):
+    if state.status in (Status.CLOSED, Status.ARCHIVED, Status.ON_HOLD, Status.ANSWERED):
         return None
     return parse_instant(state.submitted_at) + timedelta(days=NEGLECT_DAYS)
 
 
 def _hold_expires_at(state: ReportState, ctx: Context) -> datetime | None:
-    if state.status != "on_hold" or state.held_at is None:
+    if state.status != Status.ON_HOLD or state.held_at is None:
         return None
     return ctx.calendar.deadline(parse_instant(state.held_at), HOLD_DAYS, handling_zone(state, ctx.reference))
 
@@ -106,11 +107,11 @@ def pending_actions(state: ReportState, ctx: Context) -> list[tuple[datetime, Do
     neglect_at = _neglect_at(state)
     if neglect_at is not None:
         # A report returned as not its authority is the national admin's to route, not that institution's fault.
-        institution_id = None if state.status == "returned" else state.institution_id
+        institution_id = None if state.status == Status.RETURNED else state.institution_id
         actions.append((neglect_at, e.ReportNeglected(days_without_response=NEGLECT_DAYS,
                                                       institution_id=institution_id,
                                                       region_code=state.region_code)))
-    if state.status == "answered" and state.reply_due:
+    if state.status == Status.ANSWERED and state.reply_due:
         actions.append((parse_instant(state.reply_due), e.ReportClosed(reason="no_reply")))
     hold_expires = _hold_expires_at(state, ctx)
     if hold_expires is not None:

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.auth import Principal
+from chalicelib.domain.access import Principal
 from chalicelib.errors import Forbidden, UnknownReference, ValidationFailed
 from chalicelib.reference import ReferenceData
 from events.base import DomainEvent
 from events.institution import InstitutionIndicatorsRecorded
+from chalicelib.domain.vocabulary import Role, province_of
 
 FIRST_YEAR, LAST_YEAR = 2015, 2100
 
@@ -28,13 +29,13 @@ class RecordInstitutionIndicators:
 
 def decide_indicators(command: RecordInstitutionIndicators, reference: ReferenceData) -> list[DomainEvent]:
     principal = command.principal
-    if principal.role != "supervisor":
+    if principal.role != Role.SUPERVISOR:
         raise Forbidden("only supervisors record institution indicators",
                         "hanya supervisor yang mencatat indikator instansi")
     institution = reference.institution(command.institution_id)
     if institution is None:
         raise UnknownReference("institution", command.institution_id)
-    if principal.region_code and (institution.region_code or "").split(".")[0] != principal.region_code:
+    if principal.region_code and province_of(institution.region_code) != principal.region_code:
         raise Forbidden("this institution is outside the supervisor's province",
                         "instansi ini di luar provinsi supervisor")
     if not FIRST_YEAR <= command.year <= LAST_YEAR:

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterable
 
-from chalicelib.auth import PUBLIC, REPORTER, Principal
 from chalicelib.clock import iso, parse_instant
 from chalicelib.domain import commands as c
-from chalicelib.domain.visibility import Exposure, can_see, is_own_reporter
+from chalicelib.domain.access import (Exposure, Principal, can_see, is_institution_admin, is_own_reporter,
+                                      is_unit_liaison, may_verify)
+from chalicelib.domain.vocabulary import AWAITING_FOLLOW_UP, OPEN, Role, Status
 from chalicelib.errors import (Forbidden, InvalidTransition, ReportNotFound, RuleViolated, Unauthenticated,
                                UnknownReference, ValidationFailed)
 from chalicelib.reference import ReferenceData
@@ -24,7 +25,7 @@ from events.base import DomainEvent, StoredEvent
 REPORT_TYPES = ("complaint", "aspiration", "information_request")
 ARCHIVE_REASONS = ("spam", "unclear", "duplicate", "out_of_scope", "no_reply")
 PUBLIC_CHANNELS = ("web", "app")
-STAFF_SUBMITTERS = ("admin_nasional", "admin_instansi")
+STAFF_SUBMITTERS = (Role.ADMIN_NASIONAL, Role.ADMIN_INSTANSI)
 
 VERIFICATION_DAYS, FOLLOW_UP_DAYS, REPLY_WINDOW_DAYS = 3, 5, 10
 RESOLUTION_DAYS = {"complaint": 14, "aspiration": 5, "information_request": 5}
@@ -32,7 +33,7 @@ INSPECTION_RESOLUTION_DAYS = 60
 NATIONAL_ZONE = "WIB"  # KemenPANRB, the national admin, works in Jakarta
 
 REPORTER_COMMANDS = (c.ReplyToReport, c.AcceptResolution, c.ObjectToResolution, c.EscalateToOmbudsman)
-OPEN_STATUSES = ("submitted", "on_hold", "disposed", "assigned", "returned", "in_progress", "answered")
+OPEN_STATUSES = OPEN
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Context:
 class ReportState:
     report_id: str
     version: int = 0
-    status: str = "new"
+    status: Status = Status.NEW
     title: str | None = None
     report_type: str | None = None
     category_id: str | None = None
@@ -79,9 +80,7 @@ class ReportState:
 
     @property
     def exposure(self) -> Exposure:
-        return Exposure(status=self.status, institution_id=self.institution_id, unit_id=self.unit_id,
-                        addressed_institution_id=self.addressed_institution_id, confidential=self.confidential,
-                        region_code=self.region_code, access_token_hash=self.access_token_hash)
+        return Exposure.of(self)
 
 
 # ---------------------------------------------------------------------------------------------- evolve
@@ -117,30 +116,30 @@ def _first_response(state: ReportState, at: str) -> str:
 
 _EVOLVERS: dict[type, Callable[[ReportState, DomainEvent, str], dict]] = {
     e.ReportSubmitted: lambda s, ev, at: dict(
-        status="submitted", title=ev.title, report_type=ev.report_type, category_id=ev.category_id,
+        status=Status.SUBMITTED, title=ev.title, report_type=ev.report_type, category_id=ev.category_id,
         region_code=ev.region_code, addressed_institution_id=ev.addressed_institution_id,
         anonymous=ev.anonymous, confidential=ev.confidential, access_token_hash=ev.access_token_hash,
         submitted_at=at, verification_due=ev.verification_due),
-    e.ReportPutOnHold: lambda s, ev, at: dict(status="on_hold", held_at=at),
-    e.ReportClarified: lambda s, ev, at: dict(status="submitted", verification_due=ev.verification_due),
+    e.ReportPutOnHold: lambda s, ev, at: dict(status=Status.ON_HOLD, held_at=at),
+    e.ReportClarified: lambda s, ev, at: dict(status=Status.SUBMITTED, verification_due=ev.verification_due),
     e.ReportVerified: lambda s, ev, at: dict(
-        status="disposed", institution_id=ev.institution_id, title=ev.title, category_id=ev.category_id,
+        status=Status.DISPOSED, institution_id=ev.institution_id, title=ev.title, category_id=ev.category_id,
         report_type=ev.report_type, requires_inspection=ev.requires_inspection, anonymous=ev.anonymous,
         confidential=ev.confidential, follow_up_due=ev.follow_up_due, resolution_due=ev.resolution_due,
         awaiting_follow_up=True),
-    e.ReportArchived: lambda s, ev, at: dict(status="archived"),
-    e.ReportAssigned: lambda s, ev, at: dict(status="assigned", unit_id=ev.unit_id),
-    e.AssignmentReturned: lambda s, ev, at: dict(status="disposed", unit_id=None),
-    e.ReportReturned: lambda s, ev, at: dict(status="returned", unit_id=None),
-    e.ReportRedisposed: lambda s, ev, at: dict(status="disposed", institution_id=ev.institution_id),
-    e.FollowUpPosted: lambda s, ev, at: dict(status="in_progress", first_response_at=_first_response(s, at),
+    e.ReportArchived: lambda s, ev, at: dict(status=Status.ARCHIVED),
+    e.ReportAssigned: lambda s, ev, at: dict(status=Status.ASSIGNED, unit_id=ev.unit_id),
+    e.AssignmentReturned: lambda s, ev, at: dict(status=Status.DISPOSED, unit_id=None),
+    e.ReportReturned: lambda s, ev, at: dict(status=Status.RETURNED, unit_id=None),
+    e.ReportRedisposed: lambda s, ev, at: dict(status=Status.DISPOSED, institution_id=ev.institution_id),
+    e.FollowUpPosted: lambda s, ev, at: dict(status=Status.IN_PROGRESS, first_response_at=_first_response(s, at),
                                              awaiting_follow_up=False),
-    e.ReportAnswered: lambda s, ev, at: dict(status="answered", reply_due=ev.reply_due, answered_at=at,
+    e.ReportAnswered: lambda s, ev, at: dict(status=Status.ANSWERED, reply_due=ev.reply_due, answered_at=at,
                                              first_response_at=_first_response(s, at), awaiting_follow_up=False),
     e.ResolutionObjected: lambda s, ev, at: dict(objected=True),
-    e.ReportReopened: lambda s, ev, at: dict(status="in_progress", follow_up_due=ev.follow_up_due,
+    e.ReportReopened: lambda s, ev, at: dict(status=Status.IN_PROGRESS, follow_up_due=ev.follow_up_due,
                                              reply_due=None, answered_at=None, awaiting_follow_up=True),
-    e.ReportClosed: lambda s, ev, at: dict(status="closed"),
+    e.ReportClosed: lambda s, ev, at: dict(status=Status.CLOSED),
     e.EscalatedToOmbudsman: lambda s, ev, at: dict(escalated_to_ombudsman=True),
     e.ReminderSent: lambda s, ev, at: dict(reminders=s.reminders | {(ev.clock, ev.level, ev.due_at)}),
     e.DeadlineEscalated: lambda s, ev, at: dict(escalations=s.escalations | {(ev.clock, ev.level, ev.due_at)}),
@@ -154,7 +153,7 @@ def decide(state: ReportState, command: c.Command, ctx: Context) -> list[DomainE
     handler = _DECIDERS.get(type(command))
     if handler is None:
         raise TypeError(f"no decider for {type(command).__name__}")
-    if isinstance(command, REPORTER_COMMANDS) and command.principal.role == PUBLIC:
+    if isinstance(command, REPORTER_COMMANDS) and command.principal.role == Role.PUBLIC:
         raise Unauthenticated("this action needs the report's X-Report-Token",
                               "tindakan ini memerlukan X-Report-Token laporan")
     if not isinstance(command, c.SubmitReport):
@@ -164,7 +163,7 @@ def decide(state: ReportState, command: c.Command, ctx: Context) -> list[DomainE
 
 def _require_visible(state: ReportState, principal: Principal) -> None:
     """Outside what the caller may see, the report does not exist — even for a wrong report token."""
-    if state.status == "new" or not can_see(principal, state.exposure):
+    if state.status == Status.NEW or not can_see(principal, state.exposure):
         raise ReportNotFound(state.report_id)
 
 
@@ -181,25 +180,12 @@ def _forbid(action: str, principal: Principal) -> Forbidden:
 
 
 def _require_verifier(state: ReportState, principal: Principal, action: str) -> None:
-    """KemenPANRB verifies everything; an institution admin only what was addressed straight to it."""
-    if principal.role == "admin_nasional":
-        return
-    if principal.role == "admin_instansi" and principal.institution_id == state.addressed_institution_id:
-        return
-    raise _forbid(action, principal)
-
-
-def _is_institution_admin(state: ReportState, principal: Principal) -> bool:
-    return principal.role == "admin_instansi" and principal.institution_id == state.institution_id
-
-
-def _is_unit_liaison(state: ReportState, principal: Principal) -> bool:
-    return (principal.role == "admin_penghubung" and principal.institution_id == state.institution_id
-            and state.unit_id is not None and principal.unit_id == state.unit_id)
+    if not may_verify(principal, state.exposure):
+        raise _forbid(action, principal)
 
 
 def _require_reporter(state: ReportState, principal: Principal, action: str) -> None:
-    if principal.role == PUBLIC:
+    if principal.role == Role.PUBLIC:
         raise Unauthenticated(f"{action} needs the report's X-Report-Token",
                               f"{action} memerlukan X-Report-Token laporan")
     if not is_own_reporter(principal, state.exposure):
@@ -237,10 +223,10 @@ def _resolution_days(report_type: str, requires_inspection: bool) -> int:
 
 
 def _submit(state: ReportState, cmd: c.SubmitReport, ctx: Context) -> list[DomainEvent]:
-    if state.status != "new":
+    if state.status != Status.NEW:
         raise InvalidTransition(f"report {state.report_id} already exists", "laporan sudah ada")
     role = cmd.principal.role
-    if role in (PUBLIC, REPORTER):
+    if role in (Role.PUBLIC, Role.REPORTER):
         if cmd.channel not in PUBLIC_CHANNELS:
             raise ValidationFailed(f"channel must be one of {PUBLIC_CHANNELS}", "kanal tidak sah", field="channel")
     elif role in STAFF_SUBMITTERS:
@@ -267,13 +253,13 @@ def _submit(state: ReportState, cmd: c.SubmitReport, ctx: Context) -> list[Domai
 
 def _hold(state: ReportState, cmd: c.HoldReport, ctx: Context) -> list[DomainEvent]:
     _require_verifier(state, cmd.principal, "hold")
-    _require_status(state, "hold", "submitted")
+    _require_status(state, "hold", Status.SUBMITTED)
     return [e.ReportPutOnHold(question=cmd.question)]
 
 
 def _reply(state: ReportState, cmd: c.ReplyToReport, ctx: Context) -> list[DomainEvent]:
     _require_reporter(state, cmd.principal, "reply")
-    if state.status == "on_hold":
+    if state.status == Status.ON_HOLD:
         zone = _zone_of(ctx, state.addressed_institution_id)
         return [e.ReportClarified(message=cmd.message, verification_due=ctx.deadline(VERIFICATION_DAYS, zone))]
     _require_status(state, "reply to", *OPEN_STATUSES)
@@ -282,8 +268,8 @@ def _reply(state: ReportState, cmd: c.ReplyToReport, ctx: Context) -> list[Domai
 
 def _verify(state: ReportState, cmd: c.VerifyReport, ctx: Context) -> list[DomainEvent]:
     _require_verifier(state, cmd.principal, "verify")
-    _require_status(state, "verify", "submitted")
-    if cmd.principal.role == "admin_instansi" and cmd.institution_id != cmd.principal.institution_id:
+    _require_status(state, "verify", Status.SUBMITTED)
+    if cmd.principal.role == Role.ADMIN_INSTANSI and cmd.institution_id != cmd.principal.institution_id:
         raise Forbidden("an institution admin disposes only to its own institution",
                         "admin instansi hanya mendisposisikan ke instansinya sendiri")
     _require_institution(ctx, cmd.institution_id)
@@ -316,12 +302,12 @@ def _verify(state: ReportState, cmd: c.VerifyReport, ctx: Context) -> list[Domai
 
 
 def _archive(state: ReportState, cmd: c.ArchiveReport, ctx: Context) -> list[DomainEvent]:
-    if cmd.principal.role != "system":
+    if cmd.principal.role != Role.SYSTEM:
         _require_verifier(state, cmd.principal, "archive")
-    _require_status(state, "archive", "submitted", "on_hold")
+    _require_status(state, "archive", Status.SUBMITTED, Status.ON_HOLD)
     if cmd.reason not in ARCHIVE_REASONS:
         raise ValidationFailed(f"reason must be one of {ARCHIVE_REASONS}", "alasan arsip tidak sah", field="reason")
-    if cmd.reason == "no_reply" and state.status != "on_hold":
+    if cmd.reason == "no_reply" and state.status != Status.ON_HOLD:
         raise RuleViolated("'no_reply' is for reports on hold whose reporter never clarified",
                            "'no_reply' hanya untuk laporan yang ditunda dan tidak dijawab pelapor", field="reason")
     if (cmd.reason == "duplicate") != (cmd.duplicate_of is not None):
@@ -334,9 +320,9 @@ def _archive(state: ReportState, cmd: c.ArchiveReport, ctx: Context) -> list[Dom
 
 
 def _assign(state: ReportState, cmd: c.AssignReport, ctx: Context) -> list[DomainEvent]:
-    if not _is_institution_admin(state, cmd.principal):
+    if not is_institution_admin(cmd.principal, state.exposure):
         raise _forbid("assign", cmd.principal)
-    _require_status(state, "assign", "disposed", "assigned")
+    _require_status(state, "assign", Status.DISPOSED, Status.ASSIGNED)
     institution = ctx.reference.institution(state.institution_id)
     if institution is None or institution.unit(cmd.unit_id) is None:
         raise UnknownReference("unit", cmd.unit_id)
@@ -346,19 +332,19 @@ def _assign(state: ReportState, cmd: c.AssignReport, ctx: Context) -> list[Domai
 
 
 def _return(state: ReportState, cmd: c.ReturnReport, ctx: Context) -> list[DomainEvent]:
-    if _is_unit_liaison(state, cmd.principal):
-        _require_status(state, "return", "assigned")
+    if is_unit_liaison(cmd.principal, state.exposure):
+        _require_status(state, "return", Status.ASSIGNED)
         return [e.AssignmentReturned(unit_id=state.unit_id, reason=cmd.reason)]
-    if _is_institution_admin(state, cmd.principal):
-        _require_status(state, "return", "disposed", "assigned")
+    if is_institution_admin(cmd.principal, state.exposure):
+        _require_status(state, "return", Status.DISPOSED, Status.ASSIGNED)
         return [e.ReportReturned(institution_id=state.institution_id, reason=cmd.reason)]
     raise _forbid("return", cmd.principal)
 
 
 def _redispose(state: ReportState, cmd: c.RedisposeReport, ctx: Context) -> list[DomainEvent]:
-    if cmd.principal.role != "admin_nasional":
+    if cmd.principal.role != Role.ADMIN_NASIONAL:
         raise _forbid("re-dispose", cmd.principal)
-    _require_status(state, "re-dispose", "returned")
+    _require_status(state, "re-dispose", Status.RETURNED)
     _require_institution(ctx, cmd.institution_id)
     if cmd.institution_id == state.institution_id:
         raise RuleViolated(f"{cmd.institution_id} returned this report as not its authority",
@@ -367,9 +353,9 @@ def _redispose(state: ReportState, cmd: c.RedisposeReport, ctx: Context) -> list
 
 
 def _follow_up(state: ReportState, cmd: c.PostFollowUp, ctx: Context) -> list[DomainEvent]:
-    if not (_is_institution_admin(state, cmd.principal) or _is_unit_liaison(state, cmd.principal)):
+    if not (is_institution_admin(cmd.principal, state.exposure) or is_unit_liaison(cmd.principal, state.exposure)):
         raise _forbid("post a follow-up on", cmd.principal)
-    _require_status(state, "post a follow-up on", "disposed", "assigned", "in_progress")
+    _require_status(state, "post a follow-up on", Status.DISPOSED, Status.ASSIGNED, Status.IN_PROGRESS)
     if not cmd.final:
         return [e.FollowUpPosted(message=cmd.message)]
     zone = _zone_of(ctx, state.institution_id)
@@ -378,7 +364,7 @@ def _follow_up(state: ReportState, cmd: c.PostFollowUp, ctx: Context) -> list[Do
 
 def _accept(state: ReportState, cmd: c.AcceptResolution, ctx: Context) -> list[DomainEvent]:
     _require_reporter(state, cmd.principal, "accept")
-    _require_status(state, "accept the answer of", "answered")
+    _require_status(state, "accept the answer of", Status.ANSWERED)
     if not 1 <= cmd.rating <= 5:
         raise ValidationFailed("rating must be 1..5", "penilaian harus 1..5", field="rating")
     return [e.ResolutionAccepted(rating=cmd.rating, comment=cmd.comment), e.ReportClosed(reason="accepted")]
@@ -386,7 +372,7 @@ def _accept(state: ReportState, cmd: c.AcceptResolution, ctx: Context) -> list[D
 
 def _object(state: ReportState, cmd: c.ObjectToResolution, ctx: Context) -> list[DomainEvent]:
     _require_reporter(state, cmd.principal, "object")
-    _require_status(state, "object to the answer of", "answered")
+    _require_status(state, "object to the answer of", Status.ANSWERED)
     if ctx.now > parse_instant(state.reply_due):
         raise RuleViolated(f"the reply window closed at {state.reply_due}",
                            f"batas waktu tanggapan berakhir pada {state.reply_due}", reply_due=state.reply_due)
@@ -397,7 +383,7 @@ def _object(state: ReportState, cmd: c.ObjectToResolution, ctx: Context) -> list
 
 def missed_deadline(state: ReportState, now: datetime) -> str | None:
     """The institution's deadline that has been missed, if any (verification, first follow-up, resolution)."""
-    if state.status == "submitted" and state.verification_due and now > parse_instant(state.verification_due):
+    if state.status == Status.SUBMITTED and state.verification_due and now > parse_instant(state.verification_due):
         return "verification"
     if state.awaiting_follow_up and state.follow_up_due and now > parse_instant(state.follow_up_due):
         return "follow_up"
@@ -410,8 +396,8 @@ def missed_deadline(state: ReportState, now: datetime) -> str | None:
 
 def _escalate(state: ReportState, cmd: c.EscalateToOmbudsman, ctx: Context) -> list[DomainEvent]:
     _require_reporter(state, cmd.principal, "escalate")
-    _require_status(state, "escalate", "submitted", "disposed", "assigned", "returned", "in_progress", "answered",
-                    "closed")
+    _require_status(state, "escalate", Status.SUBMITTED, *AWAITING_FOLLOW_UP, Status.IN_PROGRESS, Status.ANSWERED,
+                    Status.CLOSED)
     if state.escalated_to_ombudsman:
         raise RuleViolated("already escalated to the Ombudsman", "sudah dieskalasi ke Ombudsman")
     if state.objected:

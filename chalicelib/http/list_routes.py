@@ -8,9 +8,10 @@ from chalicelib.clock import iso
 from chalicelib.errors import Forbidden, UnknownReference, ValidationFailed
 from chalicelib.http.cursor import decode_cursor, encode_cursor
 from chalicelib.http.endpoint import Call, endpoint
-from projections.report_view import HANDLING_BUCKETS
+from chalicelib.domain.access import REPRIMAND_READERS, in_supervisor_scope, queue_of
+from chalicelib.domain.vocabulary import HANDLING_BUCKET_NAMES, Role
 
-QUEUE_BUCKETS = tuple(sorted(set(HANDLING_BUCKETS.values())))
+QUEUE_BUCKETS = HANDLING_BUCKET_NAMES
 MAX_PAGE = 100
 
 
@@ -22,18 +23,12 @@ def _limit(call: Call) -> int:
 
 
 def _queue_of(call: Call) -> tuple[str, str]:
-    """(index prefix, key) of the caller's own queue: scope comes from the token, never from the request."""
-    p = call.principal
-    if p.role == "admin_nasional":
-        return "queue-national", "national"
-    if p.role == "admin_instansi":
-        return "queue-institution", p.institution_id
-    if p.role == "admin_penghubung":
-        return "queue-unit", f"{p.institution_id}/{p.unit_id}"
-    if p.role == "ombudsman":
-        return "queue-ombudsman", "ombudsman"
-    raise Forbidden("work queues are for admins, liaisons and the Ombudsman",
-                    "antrean kerja hanya untuk admin, penghubung dan Ombudsman")
+    """(index prefix, key) of the caller's own queue (infra.tables QUEUE_INDEXES)."""
+    queue = queue_of(call.principal)
+    if queue is None:
+        raise Forbidden("work queues are for admins, liaisons and the Ombudsman",
+                        "antrean kerja hanya untuk admin, penghubung dan Ombudsman")
+    return f"queue-{queue.kind}", queue.key
 
 
 def _page(call: Call, index: str, key: str, *, newest_first: bool, before: str | None) -> dict[str, Any]:
@@ -102,18 +97,18 @@ def list_public_reports(call: Call) -> dict[str, Any]:
           query=("region", "institution", "limit", "cursor"))
 def list_reprimands(call: Call) -> dict[str, Any]:
     p = call.principal
-    if p.role not in ("supervisor", "ombudsman", "admin_nasional"):
+    if p.role not in REPRIMAND_READERS:
         raise Forbidden("the reprimand list is for supervisors, the Ombudsman and the national admin",
                         "daftar teguran hanya untuk supervisor, Ombudsman dan admin nasional")
     reference = call.services.reference
     region_code, institution_id = call.query.get("region"), call.query.get("institution")
     if region_code and institution_id:
         raise ValidationFailed("filter by region or by institution, not both", "saring dengan wilayah atau instansi")
-    if p.role == "supervisor" and p.region_code:  # a provincial supervisor sees its province only
+    if p.role == Role.SUPERVISOR and p.region_code:  # a provincial supervisor sees its province only
         region_code = region_code or p.region_code
         institution = reference.institution(institution_id) if institution_id else None
-        within = (region_code.split(".")[0] == p.region_code if not institution_id
-                  else institution is not None and (institution.region_code or "").split(".")[0] == p.region_code)
+        within = (in_supervisor_scope(p, region_code) if not institution_id
+                  else institution is not None and in_supervisor_scope(p, institution.region_code))
         if not within:
             raise Forbidden("outside the supervisor's province", "di luar provinsi supervisor")
     index, key = "reprimand-all", "reprimand"

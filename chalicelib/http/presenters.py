@@ -3,17 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.auth import Principal
-from chalicelib.domain.visibility import Exposure, can_see, is_own_reporter, sees_reporter_identity
+from chalicelib.domain.access import Exposure, Principal, can_see, is_own_reporter, sees_reporter_identity
 
 _NEVER_SHOWN = ("access_token_hash",)
 _INTERNAL = ("reminders", "escalations", "neglected", "ombudsman_finding")  # staff workflow, not for citizens
 
 def exposure_of(view: dict[str, Any]) -> Exposure:
-    return Exposure(status=view["status"], institution_id=view.get("institution_id"), unit_id=view.get("unit_id"),
-                    addressed_institution_id=view.get("addressed_institution_id"),
-                    confidential=view["confidential"], region_code=view["region_code"],
-                    access_token_hash=view.get("access_token_hash"))
+    return Exposure.of(view)
 
 
 def _strip_user_ids(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -11,16 +11,16 @@ from chalicelib.http.endpoint import Call, endpoint
 from chalicelib.http.openapi import document
 from chalicelib.http.presenters import exposure_of, present_report
 from chalicelib.http.validation import Field
-from chalicelib.domain.visibility import sees_reporter_identity
+from chalicelib.domain.access import AUDIT_ROLES, sees_reporter_identity
 from chalicelib.reference import (InvalidPhoneNumber, category_tree, institution_to_dict, is_valid_nik,
                                   normalize_phone, region_to_dict)
 from chalicelib.clock import iso
 from events.chain import verify_chain
+from chalicelib.domain.vocabulary import Role
 
 TEXT = 5000
 SHORT = 200
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
-AUDIT_ROLES = ("admin_nasional", "ombudsman", "auditor")
 
 LOCATION = {"lat": Field(float, required=True, minimum=-11.5, maximum=6.5, description="latitude (WGS84)"),
             "lon": Field(float, required=True, minimum=94.5, maximum=141.5, description="longitude (WGS84)"),
@@ -246,7 +246,7 @@ def get_reporter(call: Call) -> dict[str, Any]:
           "Erase a reporter's identity (UU PDP 27/2022); the event log and its hash chain stay intact",
           audience="admin_nasional")
 def erase_personal_data(call: Call) -> dict[str, Any]:
-    _require_role(call, ("admin_nasional",), "erasure")
+    _require_role(call, (Role.ADMIN_NASIONAL,), "erasure")
     reporter_ref = call.params["reporter_ref"]
     if not call.services.store.erase_personal(reporter_ref, iso(call.now)):
         raise NotFound(f"no personal data under {reporter_ref}", f"tidak ada data pribadi untuk {reporter_ref}")

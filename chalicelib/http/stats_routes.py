@@ -7,16 +7,16 @@ from typing import Any
 from chalicelib.clock import parse_instant
 from chalicelib.domain.institution import RecordInstitutionIndicators
 from chalicelib.domain.report import replay
-from chalicelib.domain.visibility import can_see
+from chalicelib.domain.access import TIMELINE_ROLES, can_see
 from chalicelib.errors import Forbidden, NotFound, ReportNotFound, ValidationFailed
 from chalicelib.http.endpoint import Call, endpoint
 from chalicelib.http.validation import Field
 from chalicelib.reference import Institution, Region
 from chalicelib.timeline import build_timeline
 from projections.statistics import NATIONAL, figures
+from chalicelib.domain.vocabulary import Role, province_of
 
 _PERIOD = re.compile(r"^(20\d\d)(?:-Q([1-4])|-(0[1-9]|1[0-2]))?$")
-TIMELINE_ROLES = ("ombudsman", "auditor", "supervisor", "admin_nasional", "admin_instansi", "admin_penghubung")
 INDICATORS = {"year": Field(int, required=True, minimum=2015, maximum=2100),
               "has_sk": Field(bool, required=True, description="a decree names its complaint-handling team"),
               "has_renaksi": Field(bool, required=True, description="an action plan (Renaksi) was submitted"),
@@ -134,7 +134,7 @@ def list_region_ranking(call: Call) -> dict[str, Any]:
     pemda = {i.region_code: i for i in reference.institutions.values() if i.region_code}
     if level == "institution":
         subjects = [(i.id, i.name, f"institution:{i.id}", i) for i in reference.institutions.values()
-                    if province is None or (i.region_code or "").split(".")[0] == province]
+                    if province is None or province_of(i.region_code) == province]
     else:
         regions = reference.provinces() if level == "province" else reference.regions_in(province)
         subjects = [(r.code, r.name, f"region:{r.code}", pemda.get(r.code)) for r in regions]
