@@ -12,11 +12,11 @@ from typing import Any, Iterable
 from chalicelib.clock import iso, parse_instant
 from chalicelib.domain.deadlines import running_clocks
 from chalicelib.domain.report import ReportState, evolve, handling_zone
+from chalicelib.domain.vocabulary import Status
 from chalicelib.reference import ReferenceData
 from chalicelib.working_days import WorkingDayCalendar
 from events import report as e
 from events.base import StoredEvent
-from chalicelib.domain.vocabulary import Status
 
 _FLAGS = {e.ReportReturned: "returned", e.AssignmentReturned: "returned", e.ReportReopened: "reopened",
           e.EscalatedToOmbudsman: "escalated", e.DeadlineEscalated: "escalated", e.ReminderSent: "reminder",

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from chalicelib.clock import parse_instant
+from chalicelib.domain.vocabulary import Role
 from chalicelib.reference import ReferenceData
 from chalicelib.working_days import ZONES
 from events import report as e
 from events.base import StoredEvent
 from projections.guard import next_in_line
-from chalicelib.domain.vocabulary import Role
 
 CLOCK_NAMES = {"verification": "verifikasi", "follow_up": "tindak lanjut pertama", "resolution": "penyelesaian"}
 ROLE_NAMES = {Role.ADMIN_NASIONAL: "Admin Nasional", Role.ADMIN_INSTANSI: "Admin Instansi",

@@ -14,15 +14,22 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError
 from pynamodb.models import Model
 
+from chalicelib.domain.access import queues_for
+from chalicelib.domain.report import status_after
+from chalicelib.domain.vocabulary import (
+    AWAITING_FOLLOW_UP,
+    AWAITING_VERIFICATION,
+    HANDLING_BUCKETS,
+    PUBLIC_BUCKETS,
+    Status,
+    province_of,
+)
 from chalicelib.store.models import bind
-from infra.tables import PUBLIC_INDEXES, QUEUE_INDEXES
 from events import report as e
 from events.base import StoredEvent
 from events.report import REPORT_EVENTS
+from infra.tables import PUBLIC_INDEXES, QUEUE_INDEXES
 from projections.guard import next_in_line
-from chalicelib.domain.access import queues_for
-from chalicelib.domain.vocabulary import (AWAITING_FOLLOW_UP, AWAITING_VERIFICATION, HANDLING_BUCKETS, PUBLIC_BUCKETS,
-                                         Status, province_of)
 
 NO_DUE = "9999-12-31T23:59:59.999Z"  # sorts after every real deadline
 BUCKETS = PUBLIC_BUCKETS  # the name read models and tests know it by
@@ -38,9 +45,10 @@ def apply(view: dict[str, Any] | None, stored: StoredEvent) -> dict[str, Any]:
     """The view after one more event. Never mutates its input."""
     view = copy.deepcopy(view) if view else {}
     ev, at = stored.event, stored.occurred_at
-    view.update(version=stored.version, updated_at=at, head_hash=stored.hash)
+    view.update(version=stored.version, updated_at=at, head_hash=stored.hash,
+                status=status_after(view.get("status", Status.NEW), ev))
     if isinstance(ev, e.ReportSubmitted):
-        view.update(report_id=stored.stream_id, status=Status.SUBMITTED, title=ev.title, body=ev.body,
+        view.update(report_id=stored.stream_id, title=ev.title, body=ev.body,
                     report_type=ev.report_type, category_id=ev.category_id, region_code=ev.region_code,
                     addressed_institution_id=ev.addressed_institution_id, institution_id=None, unit_id=None,
                     anonymous=ev.anonymous, confidential=ev.confidential, requires_inspection=False,
@@ -49,38 +57,36 @@ def apply(view: dict[str, Any] | None, stored: StoredEvent) -> dict[str, Any]:
                     deadlines={"verification": ev.verification_due}, follow_ups=[], replies=[], returns=[],
                     objections=[], reminders=[], escalations=[], escalated_to_ombudsman=False, neglected=False)
     elif isinstance(ev, e.ReportPutOnHold):
-        view.update(status=Status.ON_HOLD, hold={"at": at, "question": ev.question})
+        view.update(hold={"at": at, "question": ev.question})
     elif isinstance(ev, e.ReportClarified):
-        view["status"] = Status.SUBMITTED
         view["replies"].append({"at": at, "message": ev.message, "clarification": True})
         view["deadlines"]["verification"] = ev.verification_due
     elif isinstance(ev, e.ReporterReplied):
         view["replies"].append({"at": at, "message": ev.message, "clarification": False})
     elif isinstance(ev, e.ReportVerified):
-        view.update(status=Status.DISPOSED, verified_at=at, institution_id=ev.institution_id, title=ev.title,
+        view.update(verified_at=at, institution_id=ev.institution_id, title=ev.title,
                     category_id=ev.category_id, report_type=ev.report_type,
                     requires_inspection=ev.requires_inspection, anonymous=ev.anonymous, confidential=ev.confidential)
         view["deadlines"].update(follow_up=ev.follow_up_due, resolution=ev.resolution_due)
     elif isinstance(ev, e.ReportArchived):
-        view.update(status=Status.ARCHIVED, archived={"at": at, "reason": ev.reason, "duplicate_of": ev.duplicate_of,
-                                                 "note": ev.note})
+        view.update(archived={"at": at, "reason": ev.reason, "duplicate_of": ev.duplicate_of, "note": ev.note})
     elif isinstance(ev, e.ReportAssigned):
-        view.update(status=Status.ASSIGNED, unit_id=ev.unit_id, assigned_at=at)
+        view.update(unit_id=ev.unit_id, assigned_at=at)
     elif isinstance(ev, e.AssignmentReturned):
-        view.update(status=Status.DISPOSED, unit_id=None)
+        view.update(unit_id=None)
         view["returns"].append({"at": at, "by": _by(stored), "unit_id": ev.unit_id, "reason": ev.reason})
     elif isinstance(ev, e.ReportReturned):
-        view.update(status=Status.RETURNED, unit_id=None)
+        view.update(unit_id=None)
         view["returns"].append({"at": at, "by": _by(stored), "institution_id": ev.institution_id,
                                 "reason": ev.reason})
     elif isinstance(ev, e.ReportRedisposed):
-        view.update(status=Status.DISPOSED, institution_id=ev.institution_id)
+        view.update(institution_id=ev.institution_id)
     elif isinstance(ev, e.FollowUpPosted):
-        view.update(status=Status.IN_PROGRESS, reopened=False)
+        view.update(reopened=False)
         view.setdefault("first_response_at", at)
         view["follow_ups"].append({"at": at, "by": _by(stored), "message": ev.message, "final": False})
     elif isinstance(ev, e.ReportAnswered):
-        view.update(status=Status.ANSWERED, answered_at=at)
+        view.update(answered_at=at)
         view.setdefault("first_response_at", at)
         view["follow_ups"].append({"at": at, "by": _by(stored), "message": ev.message, "final": True})
         view["deadlines"]["reply"] = ev.reply_due
@@ -89,11 +95,11 @@ def apply(view: dict[str, Any] | None, stored: StoredEvent) -> dict[str, Any]:
     elif isinstance(ev, e.ResolutionObjected):
         view["objections"].append({"at": at, "reason": ev.reason})
     elif isinstance(ev, e.ReportReopened):
-        view.update(status=Status.IN_PROGRESS, reopened=True)
+        view.update(reopened=True)
         view["deadlines"]["follow_up"] = ev.follow_up_due
         view["deadlines"].pop("reply", None)
     elif isinstance(ev, e.ReportClosed):
-        view.update(status=Status.CLOSED, closed={"at": at, "reason": ev.reason})
+        view.update(closed={"at": at, "reason": ev.reason})
     elif isinstance(ev, e.EscalatedToOmbudsman):
         view.update(escalated_to_ombudsman=True, ombudsman_escalation={"at": at, "grounds": ev.grounds,
                                                                       "reason": ev.reason})

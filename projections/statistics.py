@@ -10,11 +10,13 @@ version — so a redelivered event is refused by the guard and nothing is counte
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, replace
 import threading
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Iterable, Protocol
 
 from chalicelib.clock import parse_instant
+from chalicelib.domain.report import status_after
+from chalicelib.domain.vocabulary import HANDLING_BUCKET_NAMES, HANDLING_BUCKETS, Status, province_of
 from chalicelib.reference import ReferenceData
 from chalicelib.working_days import WorkingDayCalendar
 from events import report as e
@@ -22,7 +24,6 @@ from events.base import StoredEvent
 from events.institution import InstitutionIndicatorsRecorded
 from events.report import REPORT_EVENTS
 from projections.guard import next_in_line
-from chalicelib.domain.vocabulary import HANDLING_BUCKET_NAMES, HANDLING_BUCKETS, Status, province_of
 
 _REPORT_TYPES = {cls.event_type for cls in REPORT_EVENTS}
 NATIONAL = "ID"
@@ -55,29 +56,23 @@ class ReportFacts:
 
 def fold(facts: ReportFacts | None, stored: StoredEvent, reference: ReferenceData,
          calendar: WorkingDayCalendar) -> ReportFacts:
-    facts = replace(facts or ReportFacts(), version=stored.version)
-    ev = stored.event
+    ev, facts = stored.event, facts or ReportFacts()
+    facts = replace(facts, version=stored.version, status=status_after(facts.status, ev))
     if isinstance(ev, e.ReportSubmitted):
         region = reference.region(ev.region_code)
-        facts = replace(facts, status=Status.SUBMITTED, region_code=ev.region_code,
+        facts = replace(facts, region_code=ev.region_code,
                         institution_id=ev.addressed_institution_id, category_id=ev.category_id,
                         channel=stored.channel, submitted_at=stored.occurred_at,
                         zone=region.timezone if region else "WIB")
     elif isinstance(ev, e.ReportVerified):
-        facts = replace(facts, status=Status.DISPOSED, institution_id=ev.institution_id, category_id=ev.category_id)
+        facts = replace(facts, institution_id=ev.institution_id, category_id=ev.category_id)
     elif isinstance(ev, e.ReportRedisposed):
-        facts = replace(facts, status=Status.DISPOSED, institution_id=ev.institution_id)
+        facts = replace(facts, institution_id=ev.institution_id)
     elif isinstance(ev, e.ReportReturned):  # not its authority: it no longer counts for that institution
         facts = replace(facts, institution_id=None)
     elif isinstance(ev, (e.FollowUpPosted, e.ReportAnswered)) and facts.follow_up_days is None:
         facts = replace(facts, follow_up_days=calendar.working_days_between(
             parse_instant(facts.submitted_at), parse_instant(stored.occurred_at), facts.zone))
-    status = {e.ReportPutOnHold: Status.ON_HOLD, e.ReportClarified: Status.SUBMITTED, e.ReportArchived: Status.ARCHIVED,
-              e.ReportAssigned: Status.ASSIGNED, e.AssignmentReturned: Status.DISPOSED, e.ReportReturned: Status.RETURNED,
-              e.FollowUpPosted: Status.IN_PROGRESS, e.ReportAnswered: Status.ANSWERED, e.ReportReopened: Status.IN_PROGRESS,
-              e.ReportClosed: Status.CLOSED}.get(type(ev))
-    if status:
-        facts = replace(facts, status=status)
     if isinstance(ev, e.ReminderSent) and ev.clock in _MEETS and ev.clock not in facts.overdue_clocks:
         facts = replace(facts, overdue_clocks=facts.overdue_clocks + (ev.clock,))
     met = tuple(clock for clock in facts.overdue_clocks if isinstance(ev, _MEETS[clock]))

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 
 from chalicelib.clock import iso, parse_instant
 from chalicelib.domain.report import Context, ReportState, handling_zone
+from chalicelib.domain.vocabulary import AWAITING_FOLLOW_UP, Role, Status
 from events import report as e
 from events.base import DomainEvent
-from chalicelib.domain.vocabulary import AWAITING_FOLLOW_UP, Role, Status
 
 ESCALATION_STEP_DAYS = 2
 HOLD_DAYS = 10

@@ -4,11 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.domain.access import Principal
+from chalicelib.domain.vocabulary import Role, province_of
 from chalicelib.errors import Forbidden, UnknownReference, ValidationFailed
 from chalicelib.reference import ReferenceData
 from events.base import DomainEvent
 from events.institution import InstitutionIndicatorsRecorded
-from chalicelib.domain.vocabulary import Role, province_of
 
 FIRST_YEAR, LAST_YEAR = 2015, 2100
 

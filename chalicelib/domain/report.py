@@ -12,11 +12,25 @@ from typing import Callable, Iterable
 
 from chalicelib.clock import iso, parse_instant
 from chalicelib.domain import commands as c
-from chalicelib.domain.access import (Exposure, Principal, can_see, is_institution_admin, is_own_reporter,
-                                      is_unit_liaison, may_verify)
+from chalicelib.domain.access import (
+    Exposure,
+    Principal,
+    can_see,
+    is_institution_admin,
+    is_own_reporter,
+    is_unit_liaison,
+    may_verify,
+)
 from chalicelib.domain.vocabulary import AWAITING_FOLLOW_UP, OPEN, Role, Status
-from chalicelib.errors import (Forbidden, InvalidTransition, ReportNotFound, RuleViolated, Unauthenticated,
-                               UnknownReference, ValidationFailed)
+from chalicelib.errors import (
+    Forbidden,
+    InvalidTransition,
+    ReportNotFound,
+    RuleViolated,
+    Unauthenticated,
+    UnknownReference,
+    ValidationFailed,
+)
 from chalicelib.reference import ReferenceData
 from chalicelib.working_days import WorkingDayCalendar
 from events import report as e
@@ -85,10 +99,24 @@ class ReportState:
 
 # ---------------------------------------------------------------------------------------------- evolve
 
+# The status each event leads to; an event not listed leaves the status as it was. The one transition table:
+# the aggregate and every read model that keeps a status (report view, statistics) fold it with `status_after`.
+STATUS_AFTER: dict[type, Status] = {
+    e.ReportSubmitted: Status.SUBMITTED, e.ReportPutOnHold: Status.ON_HOLD, e.ReportClarified: Status.SUBMITTED,
+    e.ReportVerified: Status.DISPOSED, e.ReportArchived: Status.ARCHIVED, e.ReportAssigned: Status.ASSIGNED,
+    e.AssignmentReturned: Status.DISPOSED, e.ReportReturned: Status.RETURNED, e.ReportRedisposed: Status.DISPOSED,
+    e.FollowUpPosted: Status.IN_PROGRESS, e.ReportAnswered: Status.ANSWERED, e.ReportReopened: Status.IN_PROGRESS,
+    e.ReportClosed: Status.CLOSED}
+
+
+def status_after(status: str, event: DomainEvent) -> Status:
+    return STATUS_AFTER.get(type(event), Status(status))
+
+
 def evolve(state: ReportState, stored: StoredEvent) -> ReportState:
     event, at = stored.event, stored.occurred_at
     change = _EVOLVERS.get(type(event), lambda s, ev, at: {})(state, event, at)
-    return dataclasses.replace(state, version=stored.version, **change)
+    return dataclasses.replace(state, version=stored.version, status=status_after(state.status, event), **change)
 
 
 def replay(report_id: str, history: Iterable[StoredEvent]) -> ReportState:
@@ -114,32 +142,28 @@ def _first_response(state: ReportState, at: str) -> str:
     return state.first_response_at or at
 
 
+# Everything but the status (STATUS_AFTER) that each event changes in the state.
 _EVOLVERS: dict[type, Callable[[ReportState, DomainEvent, str], dict]] = {
     e.ReportSubmitted: lambda s, ev, at: dict(
-        status=Status.SUBMITTED, title=ev.title, report_type=ev.report_type, category_id=ev.category_id,
-        region_code=ev.region_code, addressed_institution_id=ev.addressed_institution_id,
-        anonymous=ev.anonymous, confidential=ev.confidential, access_token_hash=ev.access_token_hash,
-        submitted_at=at, verification_due=ev.verification_due),
-    e.ReportPutOnHold: lambda s, ev, at: dict(status=Status.ON_HOLD, held_at=at),
-    e.ReportClarified: lambda s, ev, at: dict(status=Status.SUBMITTED, verification_due=ev.verification_due),
+        title=ev.title, report_type=ev.report_type, category_id=ev.category_id, region_code=ev.region_code,
+        addressed_institution_id=ev.addressed_institution_id, anonymous=ev.anonymous, confidential=ev.confidential,
+        access_token_hash=ev.access_token_hash, submitted_at=at, verification_due=ev.verification_due),
+    e.ReportPutOnHold: lambda s, ev, at: dict(held_at=at),
+    e.ReportClarified: lambda s, ev, at: dict(verification_due=ev.verification_due),
     e.ReportVerified: lambda s, ev, at: dict(
-        status=Status.DISPOSED, institution_id=ev.institution_id, title=ev.title, category_id=ev.category_id,
-        report_type=ev.report_type, requires_inspection=ev.requires_inspection, anonymous=ev.anonymous,
-        confidential=ev.confidential, follow_up_due=ev.follow_up_due, resolution_due=ev.resolution_due,
-        awaiting_follow_up=True),
-    e.ReportArchived: lambda s, ev, at: dict(status=Status.ARCHIVED),
-    e.ReportAssigned: lambda s, ev, at: dict(status=Status.ASSIGNED, unit_id=ev.unit_id),
-    e.AssignmentReturned: lambda s, ev, at: dict(status=Status.DISPOSED, unit_id=None),
-    e.ReportReturned: lambda s, ev, at: dict(status=Status.RETURNED, unit_id=None),
-    e.ReportRedisposed: lambda s, ev, at: dict(status=Status.DISPOSED, institution_id=ev.institution_id),
-    e.FollowUpPosted: lambda s, ev, at: dict(status=Status.IN_PROGRESS, first_response_at=_first_response(s, at),
-                                             awaiting_follow_up=False),
-    e.ReportAnswered: lambda s, ev, at: dict(status=Status.ANSWERED, reply_due=ev.reply_due, answered_at=at,
+        institution_id=ev.institution_id, title=ev.title, category_id=ev.category_id, report_type=ev.report_type,
+        requires_inspection=ev.requires_inspection, anonymous=ev.anonymous, confidential=ev.confidential,
+        follow_up_due=ev.follow_up_due, resolution_due=ev.resolution_due, awaiting_follow_up=True),
+    e.ReportAssigned: lambda s, ev, at: dict(unit_id=ev.unit_id),
+    e.AssignmentReturned: lambda s, ev, at: dict(unit_id=None),
+    e.ReportReturned: lambda s, ev, at: dict(unit_id=None),
+    e.ReportRedisposed: lambda s, ev, at: dict(institution_id=ev.institution_id),
+    e.FollowUpPosted: lambda s, ev, at: dict(first_response_at=_first_response(s, at), awaiting_follow_up=False),
+    e.ReportAnswered: lambda s, ev, at: dict(reply_due=ev.reply_due, answered_at=at,
                                              first_response_at=_first_response(s, at), awaiting_follow_up=False),
     e.ResolutionObjected: lambda s, ev, at: dict(objected=True),
-    e.ReportReopened: lambda s, ev, at: dict(status=Status.IN_PROGRESS, follow_up_due=ev.follow_up_due,
-                                             reply_due=None, answered_at=None, awaiting_follow_up=True),
-    e.ReportClosed: lambda s, ev, at: dict(status=Status.CLOSED),
+    e.ReportReopened: lambda s, ev, at: dict(follow_up_due=ev.follow_up_due, reply_due=None, answered_at=None,
+                                             awaiting_follow_up=True),
     e.EscalatedToOmbudsman: lambda s, ev, at: dict(escalated_to_ombudsman=True),
     e.ReminderSent: lambda s, ev, at: dict(reminders=s.reminders | {(ev.clock, ev.level, ev.due_at)}),
     e.DeadlineEscalated: lambda s, ev, at: dict(escalations=s.escalations | {(ev.clock, ev.level, ev.due_at)}),

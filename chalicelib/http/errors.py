@@ -66,7 +66,8 @@ STORAGE_RETRY_AFTER_SECONDS = 5
 
 def is_storage_failure(error: BaseException) -> bool:
     """True when the database failed or could not be reached (anywhere in the chain of causes)."""
-    from botocore.exceptions import ClientError, ConnectionError as BotocoreConnectionError, HTTPClientError
+    from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
     seen: set[int] = set()
     current: BaseException | None = error

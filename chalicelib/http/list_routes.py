@@ -5,11 +5,11 @@ import re
 from typing import Any
 
 from chalicelib.clock import iso
+from chalicelib.domain.access import REPRIMAND_READERS, in_supervisor_scope, queue_of
+from chalicelib.domain.vocabulary import HANDLING_BUCKET_NAMES, Role
 from chalicelib.errors import Forbidden, UnknownReference, ValidationFailed
 from chalicelib.http.cursor import decode_cursor, encode_cursor
 from chalicelib.http.endpoint import Call, endpoint
-from chalicelib.domain.access import REPRIMAND_READERS, in_supervisor_scope, queue_of
-from chalicelib.domain.vocabulary import HANDLING_BUCKET_NAMES, Role
 
 QUEUE_BUCKETS = HANDLING_BUCKET_NAMES
 MAX_PAGE = 100

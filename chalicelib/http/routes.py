@@ -4,19 +4,25 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from chalicelib.clock import iso
 from chalicelib.domain import commands as c
+from chalicelib.domain.access import AUDIT_ROLES, sees_reporter_identity
 from chalicelib.domain.report import ARCHIVE_REASONS, REPORT_TYPES
+from chalicelib.domain.vocabulary import Role
 from chalicelib.errors import Forbidden, NotFound, ReportNotFound, ValidationFailed
 from chalicelib.http.endpoint import Call, endpoint
 from chalicelib.http.openapi import document
 from chalicelib.http.presenters import exposure_of, present_report
 from chalicelib.http.validation import Field
-from chalicelib.domain.access import AUDIT_ROLES, sees_reporter_identity
-from chalicelib.reference import (InvalidPhoneNumber, category_tree, institution_to_dict, is_valid_nik,
-                                  normalize_phone, region_to_dict)
-from chalicelib.clock import iso
+from chalicelib.reference import (
+    InvalidPhoneNumber,
+    category_tree,
+    institution_to_dict,
+    is_valid_nik,
+    normalize_phone,
+    region_to_dict,
+)
 from events.chain import verify_chain
-from chalicelib.domain.vocabulary import Role
 
 TEXT = 5000
 SHORT = 200

@@ -5,16 +5,16 @@ import re
 from typing import Any
 
 from chalicelib.clock import parse_instant
+from chalicelib.domain.access import TIMELINE_ROLES, can_see
 from chalicelib.domain.institution import RecordInstitutionIndicators
 from chalicelib.domain.report import replay
-from chalicelib.domain.access import TIMELINE_ROLES, can_see
+from chalicelib.domain.vocabulary import province_of
 from chalicelib.errors import Forbidden, NotFound, ReportNotFound, ValidationFailed
 from chalicelib.http.endpoint import Call, endpoint
 from chalicelib.http.validation import Field
 from chalicelib.reference import Institution, Region
 from chalicelib.timeline import build_timeline
 from projections.statistics import NATIONAL, figures
-from chalicelib.domain.vocabulary import Role, province_of
 
 _PERIOD = re.compile(r"^(20\d\d)(?:-Q([1-4])|-(0[1-9]|1[0-2]))?$")
 INDICATORS = {"year": Field(int, required=True, minimum=2015, maximum=2100),
