@@ -1,0 +1,110 @@
+"""Every read model that keeps a status (or who handles a report) agrees with the aggregate's `evolve`,
+after every event of every lifecycle path: one transition table, however many read models fold it."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from chalicelib.auth import hash_token
+from chalicelib.domain import commands as c
+from chalicelib.domain.access import Principal
+from chalicelib.domain.deadlines import decide_due
+from chalicelib.domain.report import Context, evolve, replay
+from chalicelib.domain.vocabulary import HANDLING_BUCKETS, PUBLIC_BUCKETS, Role
+from chalicelib.handlers import CommandHandler, Request
+from chalicelib.reference import load_reference
+from chalicelib.store.base import Append, chain_events
+from chalicelib.store.memory import InMemoryEventStore
+from chalicelib.working_days import default_calendar
+from events.base import Actor
+from projections import outbox, report_view, statistics
+
+T0 = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+NATIONAL = Principal(role=Role.ADMIN_NASIONAL, user_id="n")
+SAMARINDA = Principal(role=Role.ADMIN_INSTANSI, user_id="s", institution_id="pemkot-samarinda")
+BALIKPAPAN = Principal(role=Role.ADMIN_INSTANSI, user_id="b", institution_id="pemkot-balikpapan")
+PUPR = Principal(role=Role.ADMIN_PENGHUBUNG, user_id="p", institution_id="pemkot-samarinda", unit_id="dinas-pupr")
+
+
+def verify(principal: Principal, institution: str) -> c.VerifyReport:
+    return c.VerifyReport(principal=principal, institution_id=institution, title=None, category_id=None,
+                          report_type=None, requires_inspection=False, anonymous=None, confidential=None)
+
+
+def answer(final: bool) -> c.PostFollowUp:
+    return c.PostFollowUp(principal=PUPR, message="Sudah ditangani." if final else "Sedang ditinjau.", final=final)
+
+
+# Each path: the steps after the submission (a command, or "sweep" days later to let the deadlines act).
+PATHS: dict[str, list[Any]] = {
+    "accepted": [verify(NATIONAL, "pemkot-samarinda"), c.AssignReport(principal=SAMARINDA, unit_id="dinas-pupr"),
+                 answer(False), answer(True), "reporter:accept"],
+    "held, clarified, archived as a duplicate": [
+        c.HoldReport(principal=NATIONAL, question="Di RT berapa?"), "reporter:reply",
+        c.ArchiveReport(principal=NATIONAL, reason="duplicate", duplicate_of="LAP-2222222222", note=None)],
+    "held and never clarified": [c.HoldReport(principal=NATIONAL, question="Di RT berapa?"), "sweep:30"],
+    "returned by the unit, then not its authority, re-disposed": [
+        verify(NATIONAL, "pemkot-samarinda"), c.AssignReport(principal=SAMARINDA, unit_id="dinas-pupr"),
+        c.ReturnReport(principal=PUPR, reason="Bukan urusan PUPR"),
+        c.ReturnReport(principal=SAMARINDA, reason="Bukan wewenang pemkot"),
+        c.RedisposeReport(principal=NATIONAL, institution_id="pemkot-balikpapan"),
+        c.PostFollowUp(principal=BALIKPAPAN, message="Selesai.", final=True), "sweep:30"],
+    "objected, reopened, escalated to the Ombudsman": [
+        verify(NATIONAL, "pemkot-samarinda"), c.AssignReport(principal=SAMARINDA, unit_id="dinas-pupr"),
+        answer(True), "reporter:object", "reporter:escalate"],
+    "neglected for 60 days": [verify(NATIONAL, "pemkot-samarinda"), "sweep:70"],
+}
+
+
+def reporter_command(kind: str, principal: Principal) -> c.Command:
+    return {"accept": lambda: c.AcceptResolution(principal=principal, rating=4, comment="Terima kasih"),
+            "reply": lambda: c.ReplyToReport(principal=principal, message="RT 12, Kel. Gunung Sari"),
+            "object": lambda: c.ObjectToResolution(principal=principal, reason="Belum diperbaiki"),
+            "escalate": lambda: c.EscalateToOmbudsman(principal=principal, reason="Tidak ditanggapi")}[kind]()
+
+
+def run_path(steps: list[Any]):
+    store, calendar, reference = InMemoryEventStore(), default_calendar(), load_reference()
+    handler = CommandHandler(store, calendar, reference, token_secret="0123456789abcdef0123")
+    now = T0
+    submitted = handler.submit(c.SubmitReport(
+        principal=Principal(role=Role.PUBLIC), title="Jalan rusak", body="Lubang besar di depan pasar",
+        report_type="complaint", category_id="infrastruktur.jalan-rusak", region_code="64.72",
+        addressed_institution_id=None, anonymous=False, confidential=False, channel="web", reporter_ref="RPT-1",
+        access_token_hash="", location=None), Request(now=now, correlation_id="c0"))
+    report_id = submitted["report_id"]
+    reporter = Principal(role=Role.REPORTER, report_token_hash=hash_token(submitted["access_token"]))
+    for n, step in enumerate(steps, start=1):
+        now += timedelta(hours=3)
+        if isinstance(step, str) and step.startswith("sweep:"):
+            now += timedelta(days=int(step.split(":")[1]))
+            history = store.load(report_id)
+            decided = decide_due(replay(report_id, history), Context(now=now, calendar=calendar, reference=reference))
+            events = chain_events(report_id, history[-1], decided, actor=Actor(role=Role.SYSTEM), channel="system",
+                                  now=now, correlation_id=f"sweep-{n}", causation_id=None)
+            store.append(Append(report_id, len(history), events))
+            continue
+        command = reporter_command(step.split(":")[1], reporter) if isinstance(step, str) else step
+        handler.execute(report_id, command, Request(now=now, correlation_id=f"c{n}"))
+    return store.load(report_id), reference, calendar
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_every_read_model_folds_like_the_aggregate_after_every_event(path):
+    history, reference, calendar = run_path(PATHS[path])
+    assert len(history) > len(PATHS[path])  # the path really ran (and the sweep really acted)
+    state, view, facts, notices = None, None, None, outbox.ReportFacts()
+    for stored in history:
+        state = evolve(state or replay(stored.stream_id, []), stored)
+        view = report_view.apply(view, stored)
+        facts = statistics.fold(facts, stored, reference, calendar)
+        notices = outbox.fold(notices, stored, reference)
+        seen = f"{path}: after v{stored.version} {stored.type}"
+        assert view["status"] == state.status == facts.status, seen
+        assert view["bucket"] == PUBLIC_BUCKETS[state.status], seen
+        assert HANDLING_BUCKETS.get(view["status"]) == HANDLING_BUCKETS.get(state.status), seen
+        assert (view["institution_id"], view["unit_id"]) == (state.institution_id, state.unit_id), seen
+        assert notices.unit_id == state.unit_id or state.unit_id is None, seen
+        assert notices.institution_id == (state.institution_id or state.addressed_institution_id), seen
