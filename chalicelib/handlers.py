@@ -23,7 +23,14 @@ from chalicelib.domain.institution import stream_id as institution_stream
 from chalicelib.domain.report import Context, ReportState, decide, evolve, replay
 from chalicelib.errors import ConcurrencyConflict, IdempotencyKeyReused, LaporError, ReportNotFound
 from chalicelib.reference import ReferenceData
-from chalicelib.store.base import Append, EventStore, IdempotencyKeyTaken, IdempotencyRecord, PersonalRecord, chain_events
+from chalicelib.store.base import (
+    Append,
+    EventStore,
+    IdempotencyKeyTaken,
+    IdempotencyRecord,
+    PersonalRecord,
+    chain_events,
+)
 from chalicelib.working_days import WorkingDayCalendar
 from events.base import StoredEvent
 from events.chain import canonical_json

@@ -10,9 +10,8 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from chalicelib.clock import iso, parse_instant
-from chalicelib.domain.deadlines import running_clocks
-from chalicelib.domain.report import ReportState, evolve, handling_zone
-from chalicelib.domain.vocabulary import Status
+from chalicelib.domain.deadlines import deadlines_met, handling_zone, running_clocks
+from chalicelib.domain.report import ReportState, evolve
 from chalicelib.reference import ReferenceData
 from chalicelib.working_days import WorkingDayCalendar
 from events import report as e
@@ -21,18 +20,6 @@ from events.base import StoredEvent
 _FLAGS = {e.ReportReturned: "returned", e.AssignmentReturned: "returned", e.ReportReopened: "reopened",
           e.EscalatedToOmbudsman: "escalated", e.DeadlineEscalated: "escalated", e.ReminderSent: "reminder",
           e.ReportNeglected: "neglected", e.ResolutionObjected: "objection"}
-
-
-def _deadlines_met(state: ReportState, event: object) -> list[tuple[str, str | None]]:
-    """The deadlines (clock, due) that this step meets, judged on the state just before it."""
-    met: list[tuple[str, str | None]] = []
-    if isinstance(event, (e.ReportVerified, e.ReportArchived)) and state.status == Status.SUBMITTED:
-        met.append(("verification", state.verification_due))
-    if isinstance(event, (e.FollowUpPosted, e.ReportAnswered)) and state.awaiting_follow_up:
-        met.append(("follow_up", state.follow_up_due))
-    if isinstance(event, e.ReportAnswered):
-        met.append(("resolution", state.resolution_due))
-    return met
 
 
 def build_timeline(report_id: str, events: Iterable[StoredEvent], *, calendar: WorkingDayCalendar,
@@ -47,7 +34,7 @@ def build_timeline(report_id: str, events: Iterable[StoredEvent], *, calendar: W
             break
         event, zone = stored.event, handling_zone(state, reference)
         flags = [_FLAGS[type(event)]] if type(event) in _FLAGS else []
-        for clock, due in _deadlines_met(state, event):
+        for clock, due in deadlines_met(state, event):
             if due and at > parse_instant(due):
                 flags.append(f"missed_{clock}_deadline")
                 missed.append({"clock": clock, "due": due, "met_at": stored.occurred_at, "version": stored.version})

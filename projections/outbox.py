@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from chalicelib.clock import parse_instant
+from chalicelib.domain.deadlines import NATIONAL_ZONE, institution_zone
 from chalicelib.domain.vocabulary import Role
 from chalicelib.reference import ReferenceData
 from chalicelib.working_days import ZONES
@@ -57,7 +58,7 @@ class ReportFacts:
     title: str | None = None
     institution_id: str | None = None
     unit_id: str | None = None
-    zone: str = "WIB"
+    zone: str = NATIONAL_ZONE
 
 
 def messages_for(stored: StoredEvent, facts: ReportFacts, reference: ReferenceData) -> list[tuple[Recipient, str]]:
@@ -117,8 +118,7 @@ def fold(facts: ReportFacts, stored: StoredEvent, reference: ReferenceData) -> R
         facts.title = getattr(ev, "title", facts.title)
     elif isinstance(ev, e.ReportAssigned):
         facts.unit_id = ev.unit_id
-    institution = reference.institution(facts.institution_id) if facts.institution_id else None
-    facts.zone = institution.timezone if institution else "WIB"
+    facts.zone = institution_zone(facts.institution_id, reference)  # the handling institution's (handling_zone)
     return facts
 
 

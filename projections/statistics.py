@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Iterable, Protocol
 
 from chalicelib.clock import parse_instant
+from chalicelib.domain.deadlines import MET_BY, NATIONAL_ZONE, ends_overdue, reporting_zone
 from chalicelib.domain.report import status_after
 from chalicelib.domain.vocabulary import HANDLING_BUCKET_NAMES, HANDLING_BUCKETS, Status, province_of
 from chalicelib.reference import ReferenceData
@@ -28,12 +29,6 @@ from projections.guard import next_in_line
 _REPORT_TYPES = {cls.event_type for cls in REPORT_EVENTS}
 NATIONAL = "ID"
 BUCKET_FIELDS = tuple(f"b_{bucket}" for bucket in HANDLING_BUCKET_NAMES)
-# Clocks whose missed deadline makes a report overdue for the institution, and the events that meet them.
-_MEETS = {"verification": (e.ReportVerified, e.ReportArchived, e.ReportPutOnHold),  # a hold waits on the reporter
-          "follow_up": (e.FollowUpPosted, e.ReportAnswered),
-          "resolution": (e.ReportAnswered,)}
-
-
 @dataclass(frozen=True)
 class ReportFacts:
     """What statistics need to know about one report, folded from its events."""
@@ -45,7 +40,7 @@ class ReportFacts:
     category_id: str | None = None
     channel: str = ""
     submitted_at: str = ""
-    zone: str = "WIB"
+    zone: str = NATIONAL_ZONE
     follow_up_days: int | None = None
     overdue_clocks: tuple[str, ...] = ()
 
@@ -59,11 +54,10 @@ def fold(facts: ReportFacts | None, stored: StoredEvent, reference: ReferenceDat
     ev, facts = stored.event, facts or ReportFacts()
     facts = replace(facts, version=stored.version, status=status_after(facts.status, ev))
     if isinstance(ev, e.ReportSubmitted):
-        region = reference.region(ev.region_code)
         facts = replace(facts, region_code=ev.region_code,
                         institution_id=ev.addressed_institution_id, category_id=ev.category_id,
                         channel=stored.channel, submitted_at=stored.occurred_at,
-                        zone=region.timezone if region else "WIB")
+                        zone=reporting_zone(ev.region_code, reference))
     elif isinstance(ev, e.ReportVerified):
         facts = replace(facts, institution_id=ev.institution_id, category_id=ev.category_id)
     elif isinstance(ev, e.ReportRedisposed):
@@ -73,9 +67,9 @@ def fold(facts: ReportFacts | None, stored: StoredEvent, reference: ReferenceDat
     elif isinstance(ev, (e.FollowUpPosted, e.ReportAnswered)) and facts.follow_up_days is None:
         facts = replace(facts, follow_up_days=calendar.working_days_between(
             parse_instant(facts.submitted_at), parse_instant(stored.occurred_at), facts.zone))
-    if isinstance(ev, e.ReminderSent) and ev.clock in _MEETS and ev.clock not in facts.overdue_clocks:
+    if isinstance(ev, e.ReminderSent) and ev.clock in MET_BY and ev.clock not in facts.overdue_clocks:
         facts = replace(facts, overdue_clocks=facts.overdue_clocks + (ev.clock,))
-    met = tuple(clock for clock in facts.overdue_clocks if isinstance(ev, _MEETS[clock]))
+    met = tuple(clock for clock in facts.overdue_clocks if ends_overdue(clock, ev))
     if met:
         facts = replace(facts, overdue_clocks=tuple(c for c in facts.overdue_clocks if c not in met))
     return facts

@@ -11,17 +11,74 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from chalicelib.clock import iso, parse_instant
-from chalicelib.domain.report import Context, ReportState, handling_zone
 from chalicelib.domain.vocabulary import AWAITING_FOLLOW_UP, Role, Status
+from chalicelib.reference import ReferenceData
+from chalicelib.reference.institutions import NATIONAL_TIMEZONE
 from events import report as e
 from events.base import DomainEvent
+
+if TYPE_CHECKING:  # the aggregate imports the zone rules below; these names are only annotations here
+    from chalicelib.domain.report import Context, ReportState
 
 ESCALATION_STEP_DAYS = 2
 HOLD_DAYS = 10
 NEGLECT_DAYS = 60  # calendar days without a response (the reprimand rule of the sources)
 HANDLING = (*AWAITING_FOLLOW_UP, Status.IN_PROGRESS)
+
+# --------------------------------------------------------------------------------------------- time zones
+
+NATIONAL_ZONE = NATIONAL_TIMEZONE  # KemenPANRB, the national admin, works in Jakarta
+
+
+def institution_zone(institution_id: str | None, reference: ReferenceData) -> str:
+    """An institution's working time zone; Jakarta's for none (the national admin) or an unknown one."""
+    institution = reference.institution(institution_id) if institution_id else None
+    return institution.timezone if institution else NATIONAL_ZONE
+
+
+def handling_zone(state: ReportState, reference: ReferenceData) -> str:
+    """The time zone of whoever must act now: the handling (or addressed) institution's, else Jakarta's.
+    Deadlines, reminders and the audit timeline count working days in it."""
+    return institution_zone(state.institution_id or state.addressed_institution_id, reference)
+
+
+def reporting_zone(region_code: str, reference: ReferenceData) -> str:
+    """The time zone of the report's region: statistics deliberately date a report where it was made
+    (its month, quarter, year and follow-up speed), whoever handles it."""
+    region = reference.region(region_code)
+    return region.timezone if region else NATIONAL_ZONE
+
+
+# ----------------------------------------------------------------------------------- which events meet what
+
+# The events that meet each institution clock (answering also meets the follow-up clock).
+MET_BY = {"verification": (e.ReportVerified, e.ReportArchived),
+          "follow_up": (e.FollowUpPosted, e.ReportAnswered),
+          "resolution": (e.ReportAnswered,)}
+# A hold does not meet the verification clock, but it stops it: the report now waits on the reporter.
+STOPPED_BY = {"verification": (e.ReportPutOnHold,)}
+
+
+def ends_overdue(clock: str, event: DomainEvent) -> bool:
+    """Whether `event` ends a report's being overdue on `clock` (it met the clock or stopped it)."""
+    return isinstance(event, MET_BY.get(clock, ()) + STOPPED_BY.get(clock, ()))
+
+
+def deadlines_met(state: ReportState, event: DomainEvent) -> list[tuple[str, str | None]]:
+    """The deadlines (clock, due) that this event meets, judged on the state just before it."""
+    met: list[tuple[str, str | None]] = []
+    if isinstance(event, MET_BY["verification"]) and state.status == Status.SUBMITTED:
+        met.append(("verification", state.verification_due))
+    if isinstance(event, MET_BY["follow_up"]) and state.awaiting_follow_up:
+        met.append(("follow_up", state.follow_up_due))
+    if isinstance(event, MET_BY["resolution"]):
+        met.append(("resolution", state.resolution_due))
+    return met
+
+# ------------------------------------------------------------------------------------------ running clocks
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from chalicelib.domain.access import (
     is_unit_liaison,
     may_verify,
 )
+from chalicelib.domain.deadlines import NATIONAL_ZONE
 from chalicelib.domain.vocabulary import AWAITING_FOLLOW_UP, OPEN, Role, Status
 from chalicelib.errors import (
     Forbidden,
@@ -44,7 +45,6 @@ STAFF_SUBMITTERS = (Role.ADMIN_NASIONAL, Role.ADMIN_INSTANSI)
 VERIFICATION_DAYS, FOLLOW_UP_DAYS, REPLY_WINDOW_DAYS = 3, 5, 10
 RESOLUTION_DAYS = {"complaint": 14, "aspiration": 5, "information_request": 5}
 INSPECTION_RESOLUTION_DAYS = 60
-NATIONAL_ZONE = "WIB"  # KemenPANRB, the national admin, works in Jakarta
 
 REPORTER_COMMANDS = (c.ReplyToReport, c.AcceptResolution, c.ObjectToResolution, c.EscalateToOmbudsman)
 OPEN_STATUSES = OPEN
@@ -223,13 +223,6 @@ def _zone_of(ctx: Context, institution_id: str | None) -> str:
     if institution is None:
         raise UnknownReference("institution", institution_id)
     return institution.timezone
-
-
-def handling_zone(state: ReportState, reference: ReferenceData) -> str:
-    """The time zone of whoever must act now: the handling (or addressed) institution's, else Jakarta's."""
-    institution_id = state.institution_id or state.addressed_institution_id
-    institution = reference.institution(institution_id) if institution_id else None
-    return institution.timezone if institution else NATIONAL_ZONE
 
 
 def _require_institution(ctx: Context, institution_id: str) -> None:

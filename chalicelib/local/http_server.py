@@ -27,8 +27,14 @@ from typing import Any, Optional, Tuple, Union
 
 from chalice.app import Chalice
 from chalice.config import Config
-from chalice.local import (ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer, LocalGateway,
-                           RouteMatcher)
+from chalice.local import (
+    ChaliceRequestHandler,
+    CustomLocalChalice,
+    LocalChalice,
+    LocalDevServer,
+    LocalGateway,
+    RouteMatcher,
+)
 
 from chalicelib.errors import MalformedRequest, MethodNotAllowed, PayloadTooLarge, RouteNotFound
 from chalicelib.http.endpoint import allowed_methods
