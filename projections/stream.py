@@ -5,8 +5,8 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from chalicelib.store.dynamodb import from_attributes
 from events.base import StoredEvent
+from events.codec import from_attributes
 
 _deserializer = TypeDeserializer()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
-from typing import Any, Iterator
+from typing import Iterator
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError
@@ -17,27 +17,15 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.errors import ConcurrencyConflict
 from chalicelib.store.base import Append, IdempotencyKeyTaken, IdempotencyRecord, PersonalRecord
 from chalicelib.store.models import EventItem, IdempotencyItem, PersonalDataItem, bind
-from events.base import Actor, StoredEvent
-from events.chain import canonical_json
+from events.base import StoredEvent
+from events.codec import from_attributes, to_attributes
 
 BY_DAY_INDEX = "by-day"
 
 
 def to_item(model: type[EventItem], event: StoredEvent) -> EventItem:
-    return model(event.stream_id, event.version, type=event.type, schema_version=event.schema_version,
-                 data=canonical_json(event.data), actor=canonical_json(event.actor.to_dict()),
-                 channel=event.channel, occurred_at=event.occurred_at, correlation_id=event.correlation_id,
-                 causation_id=event.causation_id, prev_hash=event.prev_hash, hash=event.hash,
-                 day=event.day, at_key=event.at_key)
-
-
-def from_attributes(raw: dict[str, Any]) -> StoredEvent:
-    """An event from plain attribute values (a pynamodb item's, or a deserialized stream image)."""
-    return StoredEvent(stream_id=raw["stream_id"], version=int(raw["version"]), type=raw["type"],
-                       schema_version=int(raw["schema_version"]), data=json.loads(raw["data"]),
-                       actor=Actor.from_dict(json.loads(raw["actor"])), channel=raw["channel"],
-                       occurred_at=raw["occurred_at"], correlation_id=raw["correlation_id"],
-                       causation_id=raw.get("causation_id"), prev_hash=raw["prev_hash"], hash=raw["hash"])
+    attributes = to_attributes(event)
+    return model(attributes.pop("stream_id"), attributes.pop("version"), **attributes)
 
 
 def from_item(item: EventItem) -> StoredEvent:
