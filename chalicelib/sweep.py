@@ -13,14 +13,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from chalicelib.clock import iso
-from chalicelib.domain.deadlines import decide_due
-from chalicelib.domain.report import Context, replay
+from chalicelib.domain import commands as c
+from chalicelib.domain.access import Principal
+from chalicelib.domain.report import Context
+from chalicelib.domain.vocabulary import Role
 from chalicelib.errors import ConcurrencyConflict
-from chalicelib.store.base import Append, chain_events
+from chalicelib.handlers import Request
 from events.base import SYSTEM
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+SWEEPER = Principal(role=Role.SYSTEM, user_id=SYSTEM.user_id)  # recorded as the `system` actor
 
 
 @dataclass
@@ -51,19 +54,16 @@ def sweep(services, now: datetime) -> SweepResult:
 
 
 def _sweep_one(services, report_id: str, ctx: Context, correlation_id: str, result: SweepResult) -> None:
+    """Through the same command path as every HTTP command: load, decide (`RecordDueActions`), append."""
+    request = Request(now=ctx.now, correlation_id=correlation_id)
     for _ in range(MAX_ATTEMPTS):
-        history = services.store.load(report_id)
-        new_events = decide_due(replay(report_id, history), ctx)
-        if not new_events:
-            return
-        stored = chain_events(report_id, history[-1], new_events, actor=SYSTEM, channel="system", now=ctx.now,
-                              correlation_id=correlation_id, causation_id=None)
         try:
-            services.store.append(Append(report_id, len(history), stored))
+            outcome = services.commands.execute(report_id, c.RecordDueActions(principal=SWEEPER), request,
+                                                channel="system")
         except ConcurrencyConflict:
             result.conflicts += 1  # someone acted on the report meanwhile: decide again on fresh state
             continue
-        for event in stored:
-            result.recorded[event.type] = result.recorded.get(event.type, 0) + 1
+        for event_type in outcome["events"]:
+            result.recorded[event_type] = result.recorded.get(event_type, 0) + 1
         return
     raise RuntimeError(f"gave up on {report_id} after {MAX_ATTEMPTS} conflicts")

@@ -94,3 +94,8 @@ class ObjectToResolution(Command):
 @dataclass(frozen=True, kw_only=True)
 class EscalateToOmbudsman(Command):
     reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordDueActions(Command):
+    """The deadline sweep's command: record the reminders, escalations and closures due as of now."""

@@ -21,7 +21,7 @@ from chalicelib.domain.access import (
     is_unit_liaison,
     may_verify,
 )
-from chalicelib.domain.deadlines import NATIONAL_ZONE
+from chalicelib.domain.deadlines import NATIONAL_ZONE, decide_due
 from chalicelib.domain.vocabulary import AWAITING_FOLLOW_UP, OPEN, Role, Status
 from chalicelib.errors import (
     Forbidden,
@@ -429,9 +429,15 @@ def _escalate(state: ReportState, cmd: c.EscalateToOmbudsman, ctx: Context) -> l
     return [e.EscalatedToOmbudsman(grounds=grounds, reason=cmd.reason)]
 
 
+def _record_due_actions(state: ReportState, cmd: c.RecordDueActions, ctx: Context) -> list[DomainEvent]:
+    if cmd.principal.role != Role.SYSTEM:
+        raise _forbid("record deadline actions on", cmd.principal)
+    return decide_due(state, ctx)
+
+
 _DECIDERS: dict[type, Callable[[ReportState, c.Command, Context], list[DomainEvent]]] = {
     c.SubmitReport: _submit, c.HoldReport: _hold, c.ReplyToReport: _reply, c.VerifyReport: _verify,
     c.ArchiveReport: _archive, c.AssignReport: _assign, c.ReturnReport: _return, c.RedisposeReport: _redispose,
     c.PostFollowUp: _follow_up, c.AcceptResolution: _accept, c.ObjectToResolution: _object,
-    c.EscalateToOmbudsman: _escalate,
+    c.EscalateToOmbudsman: _escalate, c.RecordDueActions: _record_due_actions,
 }

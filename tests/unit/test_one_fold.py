@@ -10,15 +10,13 @@ import pytest
 from chalicelib.auth import hash_token
 from chalicelib.domain import commands as c
 from chalicelib.domain.access import Principal
-from chalicelib.domain.deadlines import decide_due
-from chalicelib.domain.report import Context, evolve, replay
+from chalicelib.domain.report import evolve, replay
 from chalicelib.domain.vocabulary import HANDLING_BUCKETS, PUBLIC_BUCKETS, Role
 from chalicelib.handlers import CommandHandler, Request
 from chalicelib.reference import load_reference
-from chalicelib.store.base import Append, chain_events
 from chalicelib.store.memory import InMemoryEventStore
+from chalicelib.sweep import SWEEPER
 from chalicelib.working_days import default_calendar
-from events.base import Actor
 from projections import outbox, report_view, statistics
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
@@ -78,13 +76,10 @@ def run_path(steps: list[Any]):
     reporter = Principal(role=Role.REPORTER, report_token_hash=hash_token(submitted["access_token"]))
     for n, step in enumerate(steps, start=1):
         now += timedelta(hours=3)
-        if isinstance(step, str) and step.startswith("sweep:"):
+        if isinstance(step, str) and step.startswith("sweep:"):  # the deadline sweep, days later
             now += timedelta(days=int(step.split(":")[1]))
-            history = store.load(report_id)
-            decided = decide_due(replay(report_id, history), Context(now=now, calendar=calendar, reference=reference))
-            events = chain_events(report_id, history[-1], decided, actor=Actor(role=Role.SYSTEM), channel="system",
-                                  now=now, correlation_id=f"sweep-{n}", causation_id=None)
-            store.append(Append(report_id, len(history), events))
+            handler.execute(report_id, c.RecordDueActions(principal=SWEEPER), Request(now=now, correlation_id="s"),
+                            channel="system")
             continue
         command = reporter_command(step.split(":")[1], reporter) if isinstance(step, str) else step
         handler.execute(report_id, command, Request(now=now, correlation_id=f"c{n}"))
