@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import jwt
 
-from chalicelib.domain.access import ANONYMOUS_PUBLIC, Principal, tokens_match  # noqa: F401  (re-exported)
+from chalicelib.domain.access import ANONYMOUS_PUBLIC, Principal
 from chalicelib.domain.vocabulary import STAFF_ROLES, Role
 from chalicelib.errors import Unauthenticated
 

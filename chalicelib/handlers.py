@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from chalicelib.auth import Principal, hash_token, new_salt, reporter_token
+from chalicelib.auth import hash_token, new_salt, reporter_token
+from chalicelib.domain.access import Principal
 from chalicelib.clock import iso
 from chalicelib.domain import commands as c
 from chalicelib.domain.institution import RecordInstitutionIndicators, decide_indicators

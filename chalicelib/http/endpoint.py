@@ -19,7 +19,8 @@ from typing import Any, Callable
 
 from chalice import Blueprint, Response
 
-from chalicelib.auth import Principal, principal_from_headers
+from chalicelib.auth import principal_from_headers
+from chalicelib.domain.access import Principal
 from chalicelib.bootstrap import Services, get_services
 from chalicelib.errors import LaporError, MethodNotAllowed, NotFound, ReportNotFound, ValidationFailed
 from chalicelib.handlers import Request, fingerprint

@@ -62,7 +62,9 @@ from aett.storage.synchronous.dynamodb.commit_store import CommitStore  # noqa: 
 from aett.storage.synchronous.dynamodb.persistence_management import PersistenceManagement  # noqa: E402
 from aett.storage.synchronous.dynamodb.snapshot_store import SnapshotStore  # noqa: E402
 
-from chalicelib.auth import ANONYMOUS_PUBLIC, REPORTER, Principal, hash_token  # noqa: E402
+from chalicelib.auth import hash_token  # noqa: E402
+from chalicelib.domain.access import ANONYMOUS_PUBLIC, Principal  # noqa: E402
+from chalicelib.domain.vocabulary import Role  # noqa: E402
 from chalicelib.bootstrap import Services, build_services, use_services  # noqa: E402
 from chalicelib.domain import commands as c  # noqa: E402
 from chalicelib.errors import ConcurrencyConflict  # noqa: E402
@@ -244,7 +246,7 @@ def report_life(services: Services, clock: Clock, *, idempotent: bool) -> tuple[
         submitted = services.commands.submit(submit, request("submit"), personal)
     steps.append(Step("submit" + (" (+ identity)" if personal else ""), seen, {write: 1}))
     report_id = submitted["report_id"]
-    reporter = Principal(role=REPORTER, report_token_hash=hash_token(submitted["access_token"]))
+    reporter = Principal(role=Role.REPORTER, report_token_hash=hash_token(submitted["access_token"]))
     commands = [
         ("verify", c.VerifyReport(principal=NATIONAL, institution_id="pemkot-samarinda", title=None, category_id=None,
                                   report_type=None, requires_inspection=False, anonymous=None, confidential=None)),
@@ -303,8 +305,9 @@ def count_requests(url: str) -> CountResults:
             view = services.views.get(report_id)
         assert view is not None
 
-        import app as app_module  # Chalice routes, after the environment is set
         from chalice.test import Client
+
+        import app as app_module  # Chalice routes, after the environment is set
 
         use_services(services)
         try:

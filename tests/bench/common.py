@@ -312,7 +312,6 @@ def query_without_table_sort():
 
 import boto3  # noqa: E402
 
-
 # ----------------------------------------------------------------------------------------------- helpers
 
 def ms(seconds: float) -> float:

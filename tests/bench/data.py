@@ -15,10 +15,12 @@ import uuid
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Iterable, Iterator
 
-from chalicelib.auth import ANONYMOUS_PUBLIC, REPORTER, Principal, hash_token
+from chalicelib.auth import hash_token
 from chalicelib.clock import parse_instant
 from chalicelib.domain import commands as c
+from chalicelib.domain.access import ANONYMOUS_PUBLIC, Principal
 from chalicelib.domain.report import ReportState, replay, state_to_json
+from chalicelib.domain.vocabulary import Role
 from chalicelib.handlers import CommandHandler, Request, new_report_id
 from chalicelib.reference import ReferenceData
 from chalicelib.store.base import chain_events
@@ -96,7 +98,7 @@ def make_template(reference: ReferenceData, calendar: WorkingDayCalendar, start:
         addressed_institution_id=INSTITUTION_ID if addressed else None, anonymous=False, confidential=False,
         channel="web", reporter_ref=None, access_token_hash="", location=None), request())
     report_id = submitted["report_id"]
-    reporter = Principal(role=REPORTER, report_token_hash=hash_token(submitted["access_token"]))
+    reporter = Principal(role=Role.REPORTER, report_token_hash=hash_token(submitted["access_token"]))
     verify = c.VerifyReport(principal=NATIONAL, institution_id=INSTITUTION_ID, title=None, category_id=None,
                             report_type=None, requires_inspection=False, anonymous=None, confidential=None)
     if life == "answered":

@@ -26,8 +26,18 @@ from projections.runner import Projector
 from projections.statistics import DynamoDBCounters, InMemoryCounters, Statistics
 from projections.stream import decode_record
 from tests.bench import data
-from tests.bench.common import (COUNTER, MOTO, REGION, Usage, batch_put, breakdown, delete_tables, dynamodb_client,
-                                in_process, total)
+from tests.bench.common import (
+    COUNTER,
+    MOTO,
+    REGION,
+    Usage,
+    batch_put,
+    breakdown,
+    delete_tables,
+    dynamodb_client,
+    in_process,
+    total,
+)
 from tests.conftest import T0, staff_token, test_settings
 
 # ------------------------------------------------------------------------------------------------ knobs
@@ -360,8 +370,9 @@ def read_templates(services: Services) -> list[tuple[data.ViewTemplate, data.Sta
 
 
 def read_costs(url: str, sizes: tuple[int, ...] = READ_SIZES) -> ReadCostResults:
-    import app as app_module  # Chalice routes, after the environment is set
     from chalice.test import Client
+
+    import app as app_module  # Chalice routes, after the environment is set
 
     prefix = "bench-reads"
     client = dynamodb_client(url)

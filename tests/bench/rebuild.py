@@ -21,8 +21,18 @@ from events.chain import verify_chain
 from infra.tables import EVENTS, REPORT_VIEWS, STATS, create_tables
 from projections.statistics import InMemoryCounters
 from tests.bench import data
-from tests.bench.common import (COUNTER, MOTO, REGION, Usage, batch_put, breakdown, delete_tables, in_process,
-                                query_without_table_sort, total)
+from tests.bench.common import (
+    COUNTER,
+    MOTO,
+    REGION,
+    Usage,
+    batch_put,
+    breakdown,
+    delete_tables,
+    in_process,
+    query_without_table_sort,
+    total,
+)
 from tests.bench.read_models import ProjectionResults
 from tests.conftest import test_settings
 

@@ -22,7 +22,8 @@ from events.base import Actor, DomainEvent, StoredEvent
 from events.chain import canonical_json, verify_chain
 from events.report import FollowUpPosted, ReportAssigned, ReportSubmitted, ReportVerified
 from infra.tables import EVENTS, IDEMPOTENCY, PERSONAL_DATA, REPORT_VIEWS, TABLES
-from tests.conftest import T0, test_settings
+from tests.support.builders import submitted_event, verified_event
+from tests.support.settings import T0, test_settings
 
 REGION = "ap-southeast-3"
 CITIZEN = Actor(role="public")
@@ -50,21 +51,13 @@ def dynamodb_store(aws):
 # ------------------------------------------------------------------------------------------------ builders
 
 def submitted(**overrides: Any) -> ReportSubmitted:
-    fields = dict(title="Jalan berlubang di Jl. Juanda", body="Lubang sedalam 30 cm di depan SDN 012, sudah dua "
-                  "pengendara motor jatuh minggu ini.", report_type="complaint",
-                  category_id="infrastruktur.jalan-rusak", region_code="64.72",
-                  addressed_institution_id="pemkot-samarinda", anonymous=False, confidential=False,
-                  reporter_ref=None, access_token_hash="ab" * 32,
-                  location={"lat": -0.4948, "lon": 117.1436, "address": "Jl. Juanda, Samarinda"},
-                  verification_due="2026-03-05T08:00:00.000Z")
-    return ReportSubmitted(**(fields | overrides))
+    return submitted_event(**(dict(addressed_institution_id="pemkot-samarinda", access_token_hash="ab" * 32,
+                                   location={"lat": -0.4948, "lon": 117.1436, "address": "Jl. Juanda, Samarinda"},
+                                   verification_due="2026-03-05T08:00:00.000Z") | overrides))
 
 
 def verified() -> ReportVerified:
-    return ReportVerified(institution_id="pemkot-samarinda", title="Jalan berlubang di Jl. Juanda",
-                          category_id="infrastruktur.jalan-rusak", report_type="complaint",
-                          requires_inspection=False, anonymous=False, confidential=False,
-                          follow_up_due="2026-03-09T08:00:00.000Z", resolution_due="2026-03-20T08:00:00.000Z")
+    return verified_event(follow_up_due="2026-03-09T08:00:00.000Z", resolution_due="2026-03-20T08:00:00.000Z")
 
 
 def follow_up(message: str = "Tim Dinas PUPR sudah meninjau lokasi; penambalan dijadwalkan Kamis.") -> FollowUpPosted:

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tests.e2e.support import REPORT, LocalServer, call, eventually, local_server, new_server  # noqa: F401
+from tests.e2e.support import REPORT, LocalServer, call, eventually
 
 LONG = REPORT | {"body": "Jalan berlubang di depan pasar. " * 120}  # ~4 KB: fills a small disk quickly
 

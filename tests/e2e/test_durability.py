@@ -10,8 +10,7 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
-from tests.e2e.support import (REPORT, LocalServer, bearer, call, eventually, local_server, new_server,  # noqa: F401
-                               wait_for)
+from tests.e2e.support import REPORT, LocalServer, bearer, call, eventually, wait_for
 
 # The pump sleeps this long when the stream is idle: what it has not delivered yet is left to the stop (or the
 # restart) to deliver.

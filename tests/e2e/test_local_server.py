@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import signal
 
-from tests.e2e.support import bearer, call, local_server, new_server, wait_for  # noqa: F401  (fixtures)
+from tests.e2e.support import bearer, call, wait_for
 
 
 def test_a_report_travels_its_whole_life_through_the_running_local_server(local_server):

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from chalicelib.auth import Principal
 from chalicelib.domain import commands as c
+from chalicelib.domain.access import Principal
 from chalicelib.handlers import CommandHandler, Request
 from chalicelib.local.state import LocalState
 from chalicelib.operations import export
 from chalicelib.reference import load_reference
 from chalicelib.store.memory import InMemoryEventStore
 from chalicelib.working_days import default_calendar
-from tests.e2e.support import bearer, call, eventually, new_server, wait_for  # noqa: F401  (fixture)
+from tests.e2e.support import bearer, call, eventually, wait_for
 
 NATIONAL = Principal(role="admin_nasional", user_id="verifikator-01")
 

@@ -5,8 +5,7 @@ import json
 import signal
 from datetime import datetime, timedelta, timezone
 
-from tests.e2e.support import call as _call, eventually, lapor as _lapor, local_server, new_server  # noqa: F401
-from tests.e2e.support import token as _token, wait_for as _wait_for
+from tests.e2e.support import call as _call, eventually, lapor as _lapor, token as _token, wait_for as _wait_for
 
 
 def _submit(base: str, title: str) -> dict:

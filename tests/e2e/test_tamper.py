@@ -2,7 +2,7 @@
 chain check name the report and the version (the archive and the report view remember each chain's head)."""
 from __future__ import annotations
 
-from tests.e2e.support import REPORT, bearer, call, lapor, local_server, new_server, wait_for  # noqa: F401
+from tests.e2e.support import REPORT, bearer, call, lapor, wait_for
 
 
 def test_a_deleted_newest_event_and_an_altered_event_are_named_by_verify_and_the_chain_check(local_server):

@@ -12,17 +12,22 @@ from typing import Any
 
 import boto3
 import jwt
-import pytest
 
 from chalicelib.auth import TOKEN_AUDIENCE, mint_token
-from tests.conftest import JWT_SECRET, staff_token
+from tests.support.api import json_of, submit_report
+from tests.support.builders import REPORT_LAMPU_MATI as VALID
+from tests.support.settings import JWT_SECRET
+from tests.support.tokens import (
+    ADMIN_SAMARINDA,
+    AUDITOR,
+    LIAISON_PUPR,
+    NASIONAL,
+    OMBUDSMAN,
+    SAMARINDA,
+    SUPERVISOR,
+    SUPERVISOR_KALTIM,
+)
 
-SAMARINDA = "pemkot-samarinda"
-VALID = {"title": "Lampu jalan mati", "body": "Lampu PJU di Jl. Pahlawan mati sejak dua minggu.", "type": "complaint",
-         "region_code": "64.72", "category_id": "infrastruktur.jalan-rusak"}
-NASIONAL = staff_token("admin_nasional")
-ADMIN_SAMARINDA = staff_token("admin_instansi", institution=SAMARINDA)
-LIAISON_PUPR = staff_token("admin_penghubung", institution=SAMARINDA, unit="dinas-pupr")
 WRITTEN_TABLES = ("events", "personal_data", "idempotency")
 
 
@@ -36,8 +41,7 @@ def _is_error(response: Any, status: int | None = None, code: str | None = None)
     if status is not None:
         assert response.status_code == status, (response.status_code, response.body)
     assert 400 <= response.status_code < 500, (response.status_code, response.body)
-    assert response.headers["Content-Type"] == "application/json"
-    body = json.loads(response.body)
+    body = json_of(response, response.status_code)
     assert isinstance(body, dict) and isinstance(body.get("code"), str) and isinstance(body.get("message"), str), body
     assert body["message"] and body.get("pesan")
     if code is not None:
@@ -57,15 +61,8 @@ def _problems(error: dict[str, Any]) -> dict[str, str]:
     return {e["field"]: e["problem"] for e in error["details"]["errors"]}
 
 
-def _submit(api: Any, **overrides: Any) -> tuple[str, str]:
-    response = api.post("/reports", VALID | overrides)
-    assert response.status_code == 201, response.body
-    created = json.loads(response.body)
-    return created["report_id"], created["access_token"]
-
-
 def _disposed(api: Any) -> tuple[str, str]:
-    report_id, token = _submit(api)
+    report_id, token = submit_report(api, VALID)
     assert api.post(f"/reports/{report_id}/verification", {"institution_id": SAMARINDA},
                     token=NASIONAL).status_code == 200
     return report_id, token
@@ -193,7 +190,7 @@ def test_an_unknown_reference_on_submission_is_422(api, services):
 
 
 def test_an_unknown_institution_category_or_unit_on_staff_commands_is_422(api, services):
-    report_id, _ = _submit(api)
+    report_id, _ = submit_report(api, VALID)
     _refused(api, services, f"/reports/{report_id}/verification", {"institution_id": "pemkot-atlantis"},
              token=NASIONAL, status=422, code="unknown_institution")
     _refused(api, services, f"/reports/{report_id}/verification",
@@ -254,9 +251,9 @@ def test_a_role_that_may_not_do_it_gets_403(api, services):
     report_id, token = _disposed(api)
     for token_, path, body in [
         (NASIONAL, "assignment", {"unit_id": "dinas-pupr"}),
-        (staff_token("ombudsman"), "follow-ups", {"message": "x"}),
-        (staff_token("auditor"), "hold", {"question": "x"}),
-        (staff_token("supervisor"), "redisposition", {"institution_id": "pemprov-kaltim"}),
+        (OMBUDSMAN, "follow-ups", {"message": "x"}),
+        (AUDITOR, "hold", {"question": "x"}),
+        (SUPERVISOR, "redisposition", {"institution_id": "pemprov-kaltim"}),
         (ADMIN_SAMARINDA, "redisposition", {"institution_id": "pemprov-kaltim"}),
         (ADMIN_SAMARINDA, "acceptance", {"rating": 5}),
     ]:
@@ -267,7 +264,7 @@ def test_a_role_that_may_not_do_it_gets_403(api, services):
 
 def test_a_staff_command_without_any_token(api, services):
     """What the code does: a report the public cannot see is 404; on a public report the role check says 403."""
-    submitted, _ = _submit(api)
+    submitted, _ = submit_report(api, VALID)
     _refused(api, services, f"/reports/{submitted}/verification", {"institution_id": SAMARINDA}, status=404,
              code="report_not_found")
     disposed, _ = _disposed(api)
@@ -304,7 +301,7 @@ BAD_AUTHORIZATIONS = [
 
 
 def test_a_bad_bearer_token_is_401(api, services):
-    report_id, _ = _submit(api)
+    report_id, _ = submit_report(api, VALID)
     for authorization in BAD_AUTHORIZATIONS:
         _refused(api, services, f"/reports/{report_id}/verification", {"institution_id": SAMARINDA},
                  headers={"Authorization": authorization}, status=401, code="unauthenticated")
@@ -315,7 +312,7 @@ def test_a_bad_bearer_token_is_401(api, services):
 def test_an_expired_token_is_401(api, services):
     expired = mint_token(JWT_SECRET, "lapor-test", role="admin_nasional", subject="old-admin",
                          now=datetime(2020, 1, 1, tzinfo=timezone.utc), lifetime=timedelta(hours=12))
-    report_id, _ = _submit(api)
+    report_id, _ = submit_report(api, VALID)
     error = _refused(api, services, f"/reports/{report_id}/verification", {"institution_id": SAMARINDA},
                      token=expired, status=401, code="unauthenticated")
     assert "expired" in error["message"].lower()
@@ -333,7 +330,7 @@ def test_a_rating_outside_1_to_5_is_422(api, services):
 
 
 def test_an_invalid_archive_reason_or_type_is_422(api, services):
-    report_id, _ = _submit(api)
+    report_id, _ = submit_report(api, VALID)
     _refused(api, services, f"/reports/{report_id}/archive", {"reason": "bosan"}, token=NASIONAL, status=422,
              code="validation_failed")
     _refused(api, services, f"/reports/{report_id}/archive", {"reason": "spam", "duplicate_of": "LAP-2222222222"},
@@ -383,7 +380,7 @@ def test_nan_is_not_a_latitude(api, services):
 
 
 def test_refused_requests_leave_nothing_in_the_auditors_by_day_read(api, services):
-    report_id, _ = _submit(api)
+    report_id, _ = submit_report(api, VALID)
     _refused(api, services, "/reports", VALID | {"region_code": "64.99"}, status=422, code="unknown_region")
     _refused(api, services, f"/reports/{report_id}/verification", {"institution_id": "x"}, token=NASIONAL,
              status=422, code="unknown_institution")
@@ -446,7 +443,7 @@ def test_no_post_route_ever_answers_500_to_junk(api, services, pump):
     report_id, token = _disposed(api)
     pump.drain()
     callers = [{}, {"report_token": token}, {"token": NASIONAL}, {"token": ADMIN_SAMARINDA}, {"token": LIAISON_PUPR},
-               {"token": staff_token("supervisor")}]
+               {"token": SUPERVISOR}]
     paths = _routes("POST", report_id)
     assert len(paths) >= 14
     for path in paths:
@@ -483,7 +480,7 @@ def test_no_get_route_answers_500_to_junk_ids_or_query_strings(api, pump):
     names = ["limit", "cursor", "bucket", "overdue", "region", "institution", "category", "period", "as_of",
              "province", "level"]
     callers = [{}, {"report_token": token}, {"token": NASIONAL}, {"token": ADMIN_SAMARINDA},
-               {"token": staff_token("ombudsman")}, {"token": staff_token("supervisor", region="64")}]
+               {"token": OMBUDSMAN}, {"token": SUPERVISOR_KALTIM}]
     rng = random.Random(64)
     paths = _routes("GET", report_id) + [p.replace(report_id, "LAP-%00") for p in _routes("GET", report_id)
                                          if report_id in p]

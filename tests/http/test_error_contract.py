@@ -13,11 +13,10 @@ import boto3
 import pytest
 
 from chalicelib.http.endpoint import OPERATIONS, OTHER_METHODS_VIEW, ROUTABLE_METHODS, allowed_methods
-from tests.conftest import staff_token
+from tests.support.api import bilingual_error_of
+from tests.support.builders import REPORT_LAMPU_MATI as VALID
+from tests.support.tokens import NASIONAL
 
-VALID = {"title": "Lampu jalan mati", "body": "Lampu PJU di Jl. Pahlawan mati sejak dua minggu.", "type": "complaint",
-         "region_code": "64.72", "category_id": "infrastruktur.jalan-rusak"}
-NASIONAL = staff_token("admin_nasional")
 FILLED = {"report_id": "LAP-2222222222", "reporter_ref": "RPT-000000000000000000000000",
           "institution_id": "pemkot-samarinda", "region_code": "64.72"}
 
@@ -32,16 +31,6 @@ def _writes(services: Any) -> int:
     client = boto3.client("dynamodb")
     return sum(client.scan(TableName=services.settings.table_names[table], Select="COUNT")["Count"]
                for table in ("events", "personal_data", "idempotency"))
-
-
-def _error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, (response.status_code, response.body)
-    assert response.headers["Content-Type"] == "application/json"
-    body = json.loads(response.body)
-    assert body["code"] == code, body
-    assert isinstance(body["message"], str) and body["message"]
-    assert isinstance(body["pesan"], str) and body["pesan"] and body["pesan"] != body["message"]
-    return body
 
 
 # ------------------------------------------------------------------------------------------ methods
@@ -65,7 +54,7 @@ def test_a_method_the_path_does_not_take_is_405_json_with_allow_and_writes_nothi
         response = client.http.request(method, _fill(path), headers={"Content-Type": "application/json",
                                                                        "Authorization": f"Bearer {NASIONAL}"},
                                        body=json.dumps(VALID).encode())
-        error = _error(response, 405, "method_not_allowed")
+        error = bilingual_error_of(response, 405, "method_not_allowed")
         allow = response.headers["Allow"]
         assert allow == ", ".join(allowed_methods(path))
         assert error["details"] == {"method": method, "allowed": allow.split(", ")}
@@ -75,14 +64,14 @@ def test_a_method_the_path_does_not_take_is_405_json_with_allow_and_writes_nothi
 
 def test_get_on_a_command_and_post_on_a_read_are_405(client):
     response = client.http.get("/reports")
-    _error(response, 405, "method_not_allowed")
+    bilingual_error_of(response, 405, "method_not_allowed")
     assert response.headers["Allow"] == "POST, OPTIONS"
     response = client.http.post("/health", headers={"Content-Type": "application/json"}, body=b"{}")
-    _error(response, 405, "method_not_allowed")
+    bilingual_error_of(response, 405, "method_not_allowed")
     assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
     # HEAD exists only where GET does.
     response = client.http.request("HEAD", "/reports/LAP-2222222222/verification")
-    _error(response, 405, "method_not_allowed")
+    bilingual_error_of(response, 405, "method_not_allowed")
     assert response.headers["Allow"] == "POST, OPTIONS"
 
 
@@ -98,7 +87,7 @@ def test_head_answers_as_get(client):
     assert (head.status_code, head.headers["Content-Type"]) == (get.status_code, get.headers["Content-Type"]) \
         == (200, "application/json")
     # The same rules as GET, too: an id that cannot exist is 404.
-    _error(client.http.request("HEAD", "/reports/not-a-report"), 404, "report_not_found")
+    bilingual_error_of(client.http.request("HEAD", "/reports/not-a-report"), 404, "report_not_found")
 
 
 def test_the_openapi_document_lists_no_405_route(api):
@@ -120,7 +109,7 @@ def test_a_body_that_is_not_declared_json_is_415_and_writes_nothing(api, service
     headers = {} if content_type is None else {"Content-Type": content_type}
     before = _writes(services)
     response = api.client.http.post("/reports", headers=headers, body=json.dumps(VALID).encode())
-    _error(response, 415, "unsupported_media_type")
+    bilingual_error_of(response, 415, "unsupported_media_type")
     assert _writes(services) == before
 
 
@@ -130,7 +119,7 @@ def test_no_content_type_is_415_on_every_command_with_a_body(api, services):
             continue
         response = api.client.http.post(_fill(op.path), headers={"Authorization": f"Bearer {NASIONAL}"},
                                         body=b"{}")
-        _error(response, 415, "unsupported_media_type")
+        bilingual_error_of(response, 415, "unsupported_media_type")
     assert _writes(services) == 0
 
 
@@ -150,7 +139,7 @@ def test_a_control_character_in_a_text_field_is_422_naming_the_field(api, servic
     body = VALID | {"title": f"Lampu{character}mati", "reporter": {"name": f"Siti{character}"},
                     "location": {"lat": -0.5, "lon": 117.15, "address": f"Jl.{character}Pahlawan"}}
     response = api.post("/reports", body)
-    error = _error(response, 422, "validation_failed")
+    error = bilingual_error_of(response, 422, "validation_failed")
     problems = {e["field"]: e["problem"] for e in error["details"]["errors"]}
     assert set(problems) == {"title", "reporter.name", "location.address"}
     assert f"U+{ord(character):04X}" in problems["title"]
@@ -161,7 +150,7 @@ def test_a_control_character_in_a_command_field_is_422(api, services):
     report_id = api.post("/reports", VALID).json_body["report_id"]
     before = _writes(services)
     response = api.post(f"/reports/{report_id}/hold", {"question": "Di mana\x00 lokasinya?"}, token=NASIONAL)
-    error = _error(response, 422, "validation_failed")
+    error = bilingual_error_of(response, 422, "validation_failed")
     assert [e["field"] for e in error["details"]["errors"]] == ["question"]
     assert _writes(services) == before
 
@@ -176,14 +165,14 @@ def test_tab_newline_and_carriage_return_stay_allowed(api):
                                   "/stats/regions/64?period=2022&unused=%7F"])
 def test_a_control_character_in_a_query_parameter_is_422_naming_it(api, path):
     response = api.get(path, token=NASIONAL)
-    error = _error(response, 422, "validation_failed")
+    error = bilingual_error_of(response, 422, "validation_failed")
     name = path.split("?")[1].split("&")[-1].split("=")[0]
     assert [e["field"] for e in error["details"]["errors"]] == [name]
 
 
 def test_a_control_character_in_the_correlation_id_is_422_and_writes_nothing(api, services):
     response = api.post("/reports", VALID, headers={"X-Correlation-Id": "abc\x00def"})
-    error = _error(response, 422, "validation_failed")
+    error = bilingual_error_of(response, 422, "validation_failed")
     assert error["details"]["field"] == "X-Correlation-Id"
     assert _writes(services) == 0
 
@@ -207,7 +196,7 @@ def test_a_database_failure_is_a_503_the_client_may_retry_and_no_report_is_ackno
                             "PutItem")
     monkeypatch.setattr(DynamoDBEventStore, "append", _failing_append(PutError("Failed to put item", disk_full)))
     response = api.post("/reports", VALID)
-    body = _error(response, 503, "storage_unavailable")
+    body = bilingual_error_of(response, 503, "storage_unavailable")
     assert response.headers["Retry-After"] == "5"
     assert "Idempotency-Key" in body["message"] and body["pesan"]
     assert _writes(services) == 0
@@ -220,11 +209,11 @@ def test_an_unreachable_database_is_a_503_too(api, services, monkeypatch):
 
     gone = EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
     monkeypatch.setattr(DynamoDBEventStore, "append", _failing_append(gone))
-    _error(api.post("/reports", VALID), 503, "storage_unavailable")
+    bilingual_error_of(api.post("/reports", VALID), 503, "storage_unavailable")
 
 
 def test_a_bug_is_still_a_500_not_a_retryable_503(api, services, monkeypatch):
     from chalicelib.store.dynamodb import DynamoDBEventStore
 
     monkeypatch.setattr(DynamoDBEventStore, "append", _failing_append(KeyError("a bug of ours")))
-    _error(api.post("/reports", VALID), 500, "internal_error")
+    bilingual_error_of(api.post("/reports", VALID), 500, "internal_error")

@@ -7,11 +7,10 @@ import pytest
 
 from chalicelib.operations import rebuild, verify_log
 from chalicelib.sweep import sweep
-from tests.conftest import staff_token
+from tests.support.builders import REPORT_JALAN_RUSAK
+from tests.support.tokens import ADMIN_SAMARINDA, NASIONAL, OMBUDSMAN
 
-NASIONAL = staff_token("admin_nasional")
-REPORT = {"title": "Jalan rusak", "body": "Jalan berlubang di depan pasar Segiri", "type": "complaint",
-          "region_code": "64.72", "category_id": "infrastruktur.jalan-rusak", "anonymous": True}
+REPORT = REPORT_JALAN_RUSAK | {"anonymous": True}
 
 
 def test_the_public_never_reads_a_reporters_clarification_objection_or_comment(api, pump):
@@ -23,7 +22,7 @@ def test_the_public_never_reads_a_reporters_clarification_objection_or_comment(a
                     report_token=token).status_code == 200
     assert api.post(f"/reports/{report_id}/verification", {"institution_id": "pemkot-samarinda"},
                     token=NASIONAL).status_code == 200
-    admin = staff_token("admin_instansi", "pemkot-samarinda")
+    admin = ADMIN_SAMARINDA
     assert api.post(f"/reports/{report_id}/follow-ups", {"message": "Sudah diperbaiki", "final": True},
                     token=admin).status_code == 200
     assert api.post(f"/reports/{report_id}/acceptance", {"rating": 4, "comment": "Pak Andi dari RT 03 membantu"},
@@ -48,7 +47,7 @@ def test_odd_page_sizes_are_422_not_500(api, path):
 def test_an_as_of_before_lapor_existed_is_422_not_500(api):
     report_id = api.post("/reports", REPORT).json_body["report_id"]
     response = api.get(f"/reports/{report_id}/timeline?as_of=0001-01-01T00:00:00%2B01:00",
-                       token=staff_token("ombudsman"))
+                       token=OMBUDSMAN)
     assert response.status_code == 422 and response.json_body["details"]["field"] == "as_of"
 
 

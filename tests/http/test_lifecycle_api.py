@@ -5,58 +5,42 @@ stream pump has run the projector, the report view a reader gets back.
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from tests.conftest import staff_token
-
-SAMARINDA = "pemkot-samarinda"
-KALTIM = "pemprov-kaltim"
-REPORT_BODY = {"title": "Jalan berlubang di Jl. Juanda", "body": "Lubang besar di depan pasar Segiri sejak Januari, "
-               "sudah dua pengendara motor jatuh.", "type": "complaint", "region_code": "64.72",
-               "category_id": "infrastruktur.jalan-rusak"}
-
-NASIONAL = staff_token("admin_nasional")
-ADMIN_SAMARINDA = staff_token("admin_instansi", institution=SAMARINDA)
-ADMIN_KALTIM = staff_token("admin_instansi", institution=KALTIM)
-LIAISON_PUPR = staff_token("admin_penghubung", institution=SAMARINDA, unit="dinas-pupr")
-
-
-def _json(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, (response.status_code, response.body)
-    return json.loads(response.body)
-
-
-def _error(response: Any, status: int, code: str) -> dict[str, Any]:
-    body = _json(response, status)
-    assert body["code"] == code, body
-    assert body["message"] and body["pesan"]
-    return body
-
-
-def _submit(api: Any, **overrides: Any) -> tuple[str, str]:
-    created = _json(api.post("/reports", REPORT_BODY | overrides), 201)
-    return created["report_id"], created["access_token"]
+from tests.support.api import body_of, error_of, submit_report
+from tests.support.builders import REPORT_JALAN_BERLUBANG as REPORT_BODY
+from tests.support.builders import verify_command
+from tests.support.tokens import (
+    ADMIN_KALTIM,
+    ADMIN_SAMARINDA,
+    AUDITOR,
+    KALTIM,
+    LIAISON_PUPR,
+    NASIONAL,
+    OMBUDSMAN,
+    SAMARINDA,
+    staff_token,
+)
 
 
 def _view(api: Any, pump: Any, report_id: str, **who: str) -> dict[str, Any]:
     pump.drain()
-    return _json(api.get(f"/reports/{report_id}", **who), 200)
+    return body_of(api.get(f"/reports/{report_id}", **who), 200)
 
 
 def _to_answered(api: Any, report_id: str) -> None:
-    _json(api.post(f"/reports/{report_id}/verification", {"institution_id": SAMARINDA}, token=NASIONAL), 200)
-    _json(api.post(f"/reports/{report_id}/assignment", {"unit_id": "dinas-pupr"}, token=ADMIN_SAMARINDA), 200)
-    _json(api.post(f"/reports/{report_id}/follow-ups", {"message": "Tim sudah survei lokasi."},
-                   token=LIAISON_PUPR), 200)
-    _json(api.post(f"/reports/{report_id}/follow-ups", {"message": "Lubang sudah ditambal.", "final": True},
-                   token=LIAISON_PUPR), 200)
+    body_of(api.post(f"/reports/{report_id}/verification", {"institution_id": SAMARINDA}, token=NASIONAL), 200)
+    body_of(api.post(f"/reports/{report_id}/assignment", {"unit_id": "dinas-pupr"}, token=ADMIN_SAMARINDA), 200)
+    body_of(api.post(f"/reports/{report_id}/follow-ups", {"message": "Tim sudah survei lokasi."},
+                     token=LIAISON_PUPR), 200)
+    body_of(api.post(f"/reports/{report_id}/follow-ups", {"message": "Lubang sudah ditambal.", "final": True},
+                     token=LIAISON_PUPR), 200)
 
 
 # ------------------------------------------------------------------------------------------- happy path
 
 def test_a_report_goes_from_submission_to_closed_with_each_step_visible(api, pump):
-    created = _json(api.post("/reports", REPORT_BODY), 201)
+    created = body_of(api.post("/reports", REPORT_BODY), 201)
     report_id, token = created["report_id"], created["access_token"]
     assert report_id.startswith("LAP-") and token.startswith("rpt_")
     assert created["status"] == "submitted" and created["version"] == 1
@@ -68,8 +52,8 @@ def test_a_report_goes_from_submission_to_closed_with_each_step_visible(api, pum
     assert view["title"] == REPORT_BODY["title"] and view["channel"] == "web"
     assert api.get(f"/reports/{report_id}").status_code == 404  # not public before verification
 
-    verified = _json(api.post(f"/reports/{report_id}/verification", {"institution_id": SAMARINDA},
-                              token=NASIONAL), 200)
+    verified = body_of(api.post(f"/reports/{report_id}/verification", {"institution_id": SAMARINDA},
+                                token=NASIONAL), 200)
     assert verified == {"report_id": report_id, "status": "disposed", "version": 2, "events": ["ReportVerified"]}
     view = _view(api, pump, report_id, token=ADMIN_SAMARINDA)
     assert (view["status"], view["bucket"], view["institution_id"], view["unit_id"]) == \
@@ -77,32 +61,32 @@ def test_a_report_goes_from_submission_to_closed_with_each_step_visible(api, pum
     # Samarinda is WITA: 5 and 14 working days from Monday 2 March end at 17:00 WITA = 09:00 UTC.
     assert view["deadlines"]["follow_up"] == "2026-03-09T09:00:00.000Z"
     assert view["deadlines"]["resolution"] == "2026-03-27T09:00:00.000Z"
-    assert _json(api.get(f"/reports/{report_id}"), 200)["status"] == "disposed"  # now public
+    assert body_of(api.get(f"/reports/{report_id}"), 200)["status"] == "disposed"  # now public
 
-    assigned = _json(api.post(f"/reports/{report_id}/assignment", {"unit_id": "dinas-pupr"},
-                              token=ADMIN_SAMARINDA), 200)
+    assigned = body_of(api.post(f"/reports/{report_id}/assignment", {"unit_id": "dinas-pupr"},
+                                token=ADMIN_SAMARINDA), 200)
     assert (assigned["status"], assigned["version"], assigned["events"]) == ("assigned", 3, ["ReportAssigned"])
     view = _view(api, pump, report_id, token=LIAISON_PUPR)
     assert (view["status"], view["unit_id"], view["bucket"]) == ("assigned", "dinas-pupr", "belum")
 
-    followed = _json(api.post(f"/reports/{report_id}/follow-ups", {"message": "Tim sudah survei lokasi."},
-                              token=LIAISON_PUPR), 200)
+    followed = body_of(api.post(f"/reports/{report_id}/follow-ups", {"message": "Tim sudah survei lokasi."},
+                                token=LIAISON_PUPR), 200)
     assert (followed["status"], followed["version"], followed["events"]) == ("in_progress", 4, ["FollowUpPosted"])
     view = _view(api, pump, report_id, report_token=token)
     assert (view["status"], view["bucket"]) == ("in_progress", "proses")
     assert [f["message"] for f in view["follow_ups"]] == ["Tim sudah survei lokasi."]
     assert view["first_response_at"] == "2026-03-02T02:00:00.000Z"
 
-    answered = _json(api.post(f"/reports/{report_id}/follow-ups",
-                              {"message": "Lubang sudah ditambal.", "final": True}, token=LIAISON_PUPR), 200)
+    answered = body_of(api.post(f"/reports/{report_id}/follow-ups",
+                                {"message": "Lubang sudah ditambal.", "final": True}, token=LIAISON_PUPR), 200)
     assert (answered["status"], answered["version"], answered["events"]) == ("answered", 5, ["ReportAnswered"])
     view = _view(api, pump, report_id, report_token=token)
     assert (view["status"], view["bucket"]) == ("answered", "proses")
     assert [f["final"] for f in view["follow_ups"]] == [False, True]
     assert view["deadlines"]["reply"] == "2026-03-16T09:00:00.000Z"  # 10 WD reply window
 
-    accepted = _json(api.post(f"/reports/{report_id}/acceptance", {"rating": 5, "comment": "Terima kasih"},
-                              report_token=token), 200)
+    accepted = body_of(api.post(f"/reports/{report_id}/acceptance", {"rating": 5, "comment": "Terima kasih"},
+                                report_token=token), 200)
     assert (accepted["status"], accepted["version"]) == ("closed", 7)
     assert accepted["events"] == ["ResolutionAccepted", "ReportClosed"]
     view = _view(api, pump, report_id)  # the public sees the finished report
@@ -110,70 +94,70 @@ def test_a_report_goes_from_submission_to_closed_with_each_step_visible(api, pum
     assert view["rating"]["rating"] == 5 and view["closed"]["reason"] == "accepted"
     assert all("user_id" not in f["by"] for f in view["follow_ups"])  # the public sees the unit, not the employee
 
-    chain = _json(api.get(f"/reports/{report_id}/chain-verification", token=staff_token("auditor")), 200)
+    chain = body_of(api.get(f"/reports/{report_id}/chain-verification", token=AUDITOR), 200)
     assert chain == {"stream_id": report_id, "valid": True, "events": 7, "first_broken_version": None,
                      "problem": None}
 
     # Closed is final: no second acceptance, no more follow-ups, nothing written.
-    _error(api.post(f"/reports/{report_id}/acceptance", {"rating": 4}, report_token=token), 409, "invalid_transition")
-    _error(api.post(f"/reports/{report_id}/follow-ups", {"message": "tambahan"}, token=LIAISON_PUPR),
-           409, "invalid_transition")
+    error_of(api.post(f"/reports/{report_id}/acceptance", {"rating": 4}, report_token=token), 409, "invalid_transition")
+    error_of(api.post(f"/reports/{report_id}/follow-ups", {"message": "tambahan"}, token=LIAISON_PUPR),
+             409, "invalid_transition")
     assert _view(api, pump, report_id)["version"] == 7
 
 
 def test_the_institution_admin_can_answer_without_assigning_a_unit(api, pump):
-    report_id, token = _submit(api, type="aspiration")
-    _json(api.post(f"/reports/{report_id}/verification", {"institution_id": SAMARINDA}, token=NASIONAL), 200)
-    answered = _json(api.post(f"/reports/{report_id}/follow-ups", {"message": "Usulan diterima.", "final": True},
-                              token=ADMIN_SAMARINDA), 200)
+    report_id, token = submit_report(api, type="aspiration")
+    body_of(api.post(f"/reports/{report_id}/verification", {"institution_id": SAMARINDA}, token=NASIONAL), 200)
+    answered = body_of(api.post(f"/reports/{report_id}/follow-ups", {"message": "Usulan diterima.", "final": True},
+                                token=ADMIN_SAMARINDA), 200)
     assert answered["status"] == "answered"
     view = _view(api, pump, report_id, report_token=token)
     assert view["unit_id"] is None and view["deadlines"]["resolution"] == "2026-03-09T09:00:00.000Z"  # 5 WD
 
 
 def test_a_report_addressed_to_an_institution_is_verified_by_its_admin(api, pump):
-    report_id, _ = _submit(api, institution_id=SAMARINDA)
+    report_id, _ = submit_report(api, institution_id=SAMARINDA)
     # Addressed to Samarinda: its admin verifies, the verification clock runs in WITA (17:00 WITA = 09:00 UTC).
     assert _view(api, pump, report_id, token=ADMIN_SAMARINDA)["deadlines"]["verification"] == \
         "2026-03-05T09:00:00.000Z"
-    _error(api.post(f"/reports/{report_id}/verification", {"institution_id": SAMARINDA}, token=ADMIN_KALTIM),
-           404, "report_not_found")
-    _error(api.post(f"/reports/{report_id}/verification", {"institution_id": KALTIM}, token=ADMIN_SAMARINDA),
-           403, "forbidden")  # an institution admin disposes only to itself
-    _json(api.post(f"/reports/{report_id}/verification", {"institution_id": SAMARINDA}, token=ADMIN_SAMARINDA), 200)
+    error_of(api.post(f"/reports/{report_id}/verification", {"institution_id": SAMARINDA}, token=ADMIN_KALTIM),
+             404, "report_not_found")
+    error_of(api.post(f"/reports/{report_id}/verification", {"institution_id": KALTIM}, token=ADMIN_SAMARINDA),
+             403, "forbidden")  # an institution admin disposes only to itself
+    body_of(api.post(f"/reports/{report_id}/verification", {"institution_id": SAMARINDA}, token=ADMIN_SAMARINDA), 200)
     assert _view(api, pump, report_id)["institution_id"] == SAMARINDA
 
 
 # -------------------------------------------------------------------------------- return and re-dispose
 
 def test_a_returned_report_is_redisposed_and_the_first_institution_loses_sight_of_it(api, pump):
-    report_id, token = _submit(api)
-    _json(api.post(f"/reports/{report_id}/verification", {"institution_id": SAMARINDA}, token=NASIONAL), 200)
+    report_id, token = submit_report(api)
+    body_of(api.post(f"/reports/{report_id}/verification", {"institution_id": SAMARINDA}, token=NASIONAL), 200)
     deadlines = _view(api, pump, report_id, token=NASIONAL)["deadlines"]
-    _json(api.post(f"/reports/{report_id}/assignment", {"unit_id": "dinas-pupr"}, token=ADMIN_SAMARINDA), 200)
+    body_of(api.post(f"/reports/{report_id}/assignment", {"unit_id": "dinas-pupr"}, token=ADMIN_SAMARINDA), 200)
 
-    handed_back = _json(api.post(f"/reports/{report_id}/return", {"reason": "Bukan urusan dinas kami"},
-                                 token=LIAISON_PUPR), 200)
+    handed_back = body_of(api.post(f"/reports/{report_id}/return", {"reason": "Bukan urusan dinas kami"},
+                                   token=LIAISON_PUPR), 200)
     assert (handed_back["status"], handed_back["events"]) == ("disposed", ["AssignmentReturned"])
     view = _view(api, pump, report_id, token=ADMIN_SAMARINDA)
     assert view["status"] == "disposed" and view["unit_id"] is None
     assert api.get(f"/reports/{report_id}", token=LIAISON_PUPR).status_code == 404  # no longer the unit's
 
-    returned = _json(api.post(f"/reports/{report_id}/return", {"reason": "Jalan provinsi, bukan wewenang kota"},
-                              token=ADMIN_SAMARINDA), 200)
+    returned = body_of(api.post(f"/reports/{report_id}/return", {"reason": "Jalan provinsi, bukan wewenang kota"},
+                                token=ADMIN_SAMARINDA), 200)
     assert (returned["status"], returned["events"]) == ("returned", ["ReportReturned"])
     view = _view(api, pump, report_id, token=NASIONAL)
     assert (view["status"], view["bucket"]) == ("returned", "belum")
     assert [r["reason"] for r in view["returns"]] == ["Bukan urusan dinas kami", "Jalan provinsi, bukan wewenang kota"]
 
-    _error(api.post(f"/reports/{report_id}/redisposition", {"institution_id": KALTIM}, token=ADMIN_SAMARINDA),
-           403, "forbidden")
-    _error(api.post(f"/reports/{report_id}/redisposition", {"institution_id": SAMARINDA}, token=NASIONAL),
-           409, "rule_violated")  # it just said "not our authority"
-    _error(api.post(f"/reports/{report_id}/redisposition", {"institution_id": "pemkot-atlantis"}, token=NASIONAL),
-           422, "unknown_institution")
-    redisposed = _json(api.post(f"/reports/{report_id}/redisposition", {"institution_id": KALTIM},
-                                token=NASIONAL), 200)
+    error_of(api.post(f"/reports/{report_id}/redisposition", {"institution_id": KALTIM}, token=ADMIN_SAMARINDA),
+             403, "forbidden")
+    error_of(api.post(f"/reports/{report_id}/redisposition", {"institution_id": SAMARINDA}, token=NASIONAL),
+             409, "rule_violated")  # it just said "not our authority"
+    error_of(api.post(f"/reports/{report_id}/redisposition", {"institution_id": "pemkot-atlantis"}, token=NASIONAL),
+             422, "unknown_institution")
+    redisposed = body_of(api.post(f"/reports/{report_id}/redisposition", {"institution_id": KALTIM},
+                                  token=NASIONAL), 200)
     assert (redisposed["status"], redisposed["events"]) == ("disposed", ["ReportRedisposed"])
 
     view = _view(api, pump, report_id, token=ADMIN_KALTIM)
@@ -182,39 +166,39 @@ def test_a_returned_report_is_redisposed_and_the_first_institution_loses_sight_o
     assert api.get(f"/reports/{report_id}", token=ADMIN_SAMARINDA).status_code == 404
     assert _view(api, pump, report_id, report_token=token)["institution_id"] == KALTIM
 
-    kaltim_unit = _json(api.get("/institutions"), 200)
+    kaltim_unit = body_of(api.get("/institutions"), 200)
     units = next(i["units"] for i in kaltim_unit["institutions"] if i["id"] == KALTIM)
-    _json(api.post(f"/reports/{report_id}/assignment", {"unit_id": units[0]["id"]}, token=ADMIN_KALTIM), 200)
+    body_of(api.post(f"/reports/{report_id}/assignment", {"unit_id": units[0]["id"]}, token=ADMIN_KALTIM), 200)
     assert _view(api, pump, report_id)["unit_id"] == units[0]["id"]
 
 
 def test_only_a_report_in_returned_state_can_be_redisposed(api, pump):
-    report_id, _ = _submit(api)
-    _json(api.post(f"/reports/{report_id}/verification", {"institution_id": SAMARINDA}, token=NASIONAL), 200)
-    _error(api.post(f"/reports/{report_id}/redisposition", {"institution_id": KALTIM}, token=NASIONAL),
-           409, "invalid_transition")
+    report_id, _ = submit_report(api)
+    body_of(api.post(f"/reports/{report_id}/verification", {"institution_id": SAMARINDA}, token=NASIONAL), 200)
+    error_of(api.post(f"/reports/{report_id}/redisposition", {"institution_id": KALTIM}, token=NASIONAL),
+             409, "invalid_transition")
     assert _view(api, pump, report_id)["institution_id"] == SAMARINDA
 
 
 # ------------------------------------------------------------------------------ hold and clarification
 
 def test_a_held_report_returns_to_verification_when_the_reporter_clarifies(api, pump, clock):
-    report_id, token = _submit(api)
-    held = _json(api.post(f"/reports/{report_id}/hold", {"question": "Di ruas jalan mana tepatnya?"},
-                          token=NASIONAL), 200)
+    report_id, token = submit_report(api)
+    held = body_of(api.post(f"/reports/{report_id}/hold", {"question": "Di ruas jalan mana tepatnya?"},
+                            token=NASIONAL), 200)
     assert (held["status"], held["events"]) == ("on_hold", ["ReportPutOnHold"])
     view = _view(api, pump, report_id, report_token=token)
     assert (view["status"], view["bucket"]) == ("on_hold", "belum")
     assert view["hold"]["question"] == "Di ruas jalan mana tepatnya?"
     assert api.get(f"/reports/{report_id}").status_code == 404
 
-    _error(api.post(f"/reports/{report_id}/verification", {"institution_id": SAMARINDA}, token=NASIONAL),
-           409, "invalid_transition")
-    _error(api.post(f"/reports/{report_id}/replies", {"message": "Jl. Juanda"}), 401, "unauthenticated")
+    error_of(api.post(f"/reports/{report_id}/verification", {"institution_id": SAMARINDA}, token=NASIONAL),
+             409, "invalid_transition")
+    error_of(api.post(f"/reports/{report_id}/replies", {"message": "Jl. Juanda"}), 401, "unauthenticated")
 
     clock.advance(days=2)  # Wednesday
-    clarified = _json(api.post(f"/reports/{report_id}/replies", {"message": "Jl. Juanda depan pasar Segiri"},
-                               report_token=token), 200)
+    clarified = body_of(api.post(f"/reports/{report_id}/replies", {"message": "Jl. Juanda depan pasar Segiri"},
+                                 report_token=token), 200)
     assert (clarified["status"], clarified["events"]) == ("submitted", ["ReportClarified"])
     view = _view(api, pump, report_id, report_token=token)
     assert view["status"] == "submitted"
@@ -222,41 +206,41 @@ def test_a_held_report_returns_to_verification_when_the_reporter_clarifies(api, 
                                 "clarification": True}]
     assert view["deadlines"]["verification"] == "2026-03-09T10:00:00.000Z"  # a fresh 3 WD from the clarification
 
-    verified = _json(api.post(f"/reports/{report_id}/verification", {"institution_id": SAMARINDA}, token=NASIONAL),
-                     200)
+    verified = body_of(api.post(f"/reports/{report_id}/verification", {"institution_id": SAMARINDA}, token=NASIONAL),
+                       200)
     assert (verified["status"], verified["version"]) == ("disposed", 4)
     assert _view(api, pump, report_id)["status"] == "disposed"
 
 
 def test_a_report_is_archived_as_duplicate_and_never_becomes_public(api, pump):
-    first, _ = _submit(api)
-    second, token = _submit(api)
-    _error(api.post(f"/reports/{second}/archive", {"reason": "duplicate"}, token=NASIONAL), 422, "validation_failed")
-    archived = _json(api.post(f"/reports/{second}/archive", {"reason": "duplicate", "duplicate_of": first},
-                              token=NASIONAL), 200)
+    first, _ = submit_report(api)
+    second, token = submit_report(api)
+    error_of(api.post(f"/reports/{second}/archive", {"reason": "duplicate"}, token=NASIONAL), 422, "validation_failed")
+    archived = body_of(api.post(f"/reports/{second}/archive", {"reason": "duplicate", "duplicate_of": first},
+                                token=NASIONAL), 200)
     assert (archived["status"], archived["events"]) == ("archived", ["ReportArchived"])
     view = _view(api, pump, second, report_token=token)
     assert view["archived"]["duplicate_of"] == first and view["bucket"] == "arsip"
     assert api.get(f"/reports/{second}").status_code == 404
-    _error(api.post(f"/reports/{second}/verification", {"institution_id": SAMARINDA}, token=NASIONAL),
-           409, "invalid_transition")
+    error_of(api.post(f"/reports/{second}/verification", {"institution_id": SAMARINDA}, token=NASIONAL),
+             409, "invalid_transition")
 
 
 # --------------------------------------------------------------------------- objection and Ombudsman
 
 def test_an_objection_reopens_the_report_with_a_new_follow_up_deadline(api, pump, clock):
-    report_id, token = _submit(api)
+    report_id, token = submit_report(api)
     _to_answered(api, report_id)
-    _, other_token = _submit(api)
+    _, other_token = submit_report(api)
     # Only the reporter holding this report's token may accept or object.
-    _error(api.post(f"/reports/{report_id}/acceptance", {"rating": 5}), 401, "unauthenticated")
-    _error(api.post(f"/reports/{report_id}/acceptance", {"rating": 5}, report_token=other_token), 403, "forbidden")
-    _error(api.post(f"/reports/{report_id}/objection", {"reason": "x"}, token=ADMIN_SAMARINDA), 403, "forbidden")
-    _error(api.post(f"/reports/{report_id}/acceptance", {"rating": 5}, token=NASIONAL), 403, "forbidden")
+    error_of(api.post(f"/reports/{report_id}/acceptance", {"rating": 5}), 401, "unauthenticated")
+    error_of(api.post(f"/reports/{report_id}/acceptance", {"rating": 5}, report_token=other_token), 403, "forbidden")
+    error_of(api.post(f"/reports/{report_id}/objection", {"reason": "x"}, token=ADMIN_SAMARINDA), 403, "forbidden")
+    error_of(api.post(f"/reports/{report_id}/acceptance", {"rating": 5}, token=NASIONAL), 403, "forbidden")
 
     clock.advance(days=3)  # Thursday 5 March
-    objected = _json(api.post(f"/reports/{report_id}/objection", {"reason": "Lubang masih ada, hanya ditimbun pasir"},
-                              report_token=token), 200)
+    objected = body_of(api.post(f"/reports/{report_id}/objection", {"reason": "Lubang masih ada, hanya ditimbun pasir"},
+                                report_token=token), 200)
     assert (objected["status"], objected["version"]) == ("in_progress", 7)
     assert objected["events"] == ["ResolutionObjected", "ReportReopened"]
     view = _view(api, pump, report_id, report_token=token)
@@ -266,50 +250,51 @@ def test_an_objection_reopens_the_report_with_a_new_follow_up_deadline(api, pump
     assert "reply" not in view["deadlines"]
     assert view["deadlines"]["follow_up"] == "2026-03-12T09:00:00.000Z"  # 5 WD from Thursday, WITA
 
-    _error(api.post(f"/reports/{report_id}/acceptance", {"rating": 3}, report_token=token), 409, "invalid_transition")
-    again = _json(api.post(f"/reports/{report_id}/follow-ups", {"message": "Diaspal ulang.", "final": True},
-                           token=LIAISON_PUPR), 200)
+    error_of(api.post(f"/reports/{report_id}/acceptance", {"rating": 3}, report_token=token), 409, "invalid_transition")
+    again = body_of(api.post(f"/reports/{report_id}/follow-ups", {"message": "Diaspal ulang.", "final": True},
+                             token=LIAISON_PUPR), 200)
     assert again["status"] == "answered"
     assert "reply" in _view(api, pump, report_id, report_token=token)["deadlines"]
 
 
 def test_the_reporter_escalates_to_the_ombudsman_after_objecting(api, pump):
-    report_id, token = _submit(api)
+    report_id, token = submit_report(api)
     _to_answered(api, report_id)
-    _error(api.post(f"/reports/{report_id}/ombudsman-escalation", {"reason": "Tidak puas"}, report_token=token),
-           409, "rule_violated")  # no objection yet and the deadline has not passed
-    _json(api.post(f"/reports/{report_id}/objection", {"reason": "Belum diperbaiki"}, report_token=token), 200)
+    error_of(api.post(f"/reports/{report_id}/ombudsman-escalation", {"reason": "Tidak puas"}, report_token=token),
+             409, "rule_violated")  # no objection yet and the deadline has not passed
+    body_of(api.post(f"/reports/{report_id}/objection", {"reason": "Belum diperbaiki"}, report_token=token), 200)
 
-    escalated = _json(api.post(f"/reports/{report_id}/ombudsman-escalation", {"reason": "Dinas tidak serius"},
-                               report_token=token), 200)
+    escalated = body_of(api.post(f"/reports/{report_id}/ombudsman-escalation", {"reason": "Dinas tidak serius"},
+                                 report_token=token), 200)
     assert escalated["events"] == ["EscalatedToOmbudsman"]
     assert escalated["status"] == "in_progress"  # a flag, not a state: handling continues
-    view = _view(api, pump, report_id, token=staff_token("ombudsman"))
+    view = _view(api, pump, report_id, token=OMBUDSMAN)
     assert view["escalated_to_ombudsman"] is True and view["status"] == "in_progress"
     assert view["ombudsman_escalation"]["grounds"] == "objection"
-    _error(api.post(f"/reports/{report_id}/ombudsman-escalation", {"reason": "lagi"}, report_token=token),
-           409, "rule_violated")
-    _error(api.post(f"/reports/{report_id}/ombudsman-escalation", {"reason": "saya admin"}, token=ADMIN_SAMARINDA),
-           403, "forbidden")
-    _json(api.post(f"/reports/{report_id}/follow-ups", {"message": "Perbaikan dijadwalkan."}, token=LIAISON_PUPR), 200)
+    error_of(api.post(f"/reports/{report_id}/ombudsman-escalation", {"reason": "lagi"}, report_token=token),
+             409, "rule_violated")
+    error_of(api.post(f"/reports/{report_id}/ombudsman-escalation", {"reason": "saya admin"}, token=ADMIN_SAMARINDA),
+             403, "forbidden")
+    body_of(api.post(f"/reports/{report_id}/follow-ups", {"message": "Perbaikan dijadwalkan."}, token=LIAISON_PUPR),
+            200)
 
 
 def test_the_reporter_may_escalate_once_the_resolution_deadline_has_passed(api, pump, clock):
-    report_id, token = _submit(api)
-    _json(api.post(f"/reports/{report_id}/verification", {"institution_id": SAMARINDA}, token=NASIONAL), 200)
+    report_id, token = submit_report(api)
+    body_of(api.post(f"/reports/{report_id}/verification", {"institution_id": SAMARINDA}, token=NASIONAL), 200)
     clock.advance(days=30)  # 14 working days ended on 27 March
-    escalated = _json(api.post(f"/reports/{report_id}/ombudsman-escalation", {"reason": "Tidak ada tanggapan"},
-                               report_token=token), 200)
+    escalated = body_of(api.post(f"/reports/{report_id}/ombudsman-escalation", {"reason": "Tidak ada tanggapan"},
+                                 report_token=token), 200)
     assert escalated["status"] == "disposed"
     assert _view(api, pump, report_id, report_token=token)["ombudsman_escalation"]["grounds"] == "missed_deadline"
 
 
 def test_an_objection_after_the_reply_window_is_refused(api, pump, clock):
-    report_id, token = _submit(api)
+    report_id, token = submit_report(api)
     _to_answered(api, report_id)
     clock.advance(days=20)  # the 10-working-day window ended on 16 March
-    _error(api.post(f"/reports/{report_id}/objection", {"reason": "Terlambat"}, report_token=token),
-           409, "rule_violated")
+    error_of(api.post(f"/reports/{report_id}/objection", {"reason": "Terlambat"}, report_token=token),
+             409, "rule_violated")
     assert _view(api, pump, report_id, report_token=token)["status"] == "answered"
 
 
@@ -330,52 +315,51 @@ def _serve_stale_history_once(monkeypatch: Any, services: Any, stale: list[Any])
 
 
 def test_two_admins_acting_at_once_one_wins_and_the_other_gets_409(api, pump, services, monkeypatch):
-    report_id, _ = _submit(api)
-    _json(api.post(f"/reports/{report_id}/verification", {"institution_id": SAMARINDA}, token=NASIONAL), 200)
+    report_id, _ = submit_report(api)
+    body_of(api.post(f"/reports/{report_id}/verification", {"institution_id": SAMARINDA}, token=NASIONAL), 200)
     stale = services.store.load(report_id)  # what the second admin's request read ...
-    _json(api.post(f"/reports/{report_id}/assignment", {"unit_id": "dinas-pupr"}, token=ADMIN_SAMARINDA), 200)
+    body_of(api.post(f"/reports/{report_id}/assignment", {"unit_id": "dinas-pupr"}, token=ADMIN_SAMARINDA), 200)
 
     _serve_stale_history_once(monkeypatch, services, stale)  # ... before the first admin's write landed
-    body = _error(api.post(f"/reports/{report_id}/follow-ups", {"message": "Kami cek"},
-                           token=staff_token("admin_instansi", institution=SAMARINDA, subject="second-admin"),
-                           headers={"Idempotency-Key": "race-follow-up-1"}),
-                  409, "concurrency_conflict")
+    body = error_of(api.post(f"/reports/{report_id}/follow-ups", {"message": "Kami cek"},
+                             token=staff_token("admin_instansi", institution=SAMARINDA, subject="second-admin"),
+                             headers={"Idempotency-Key": "race-follow-up-1"}),
+                    409, "concurrency_conflict")
     assert body["details"] == {"stream_id": report_id, "expected_version": 2}
     assert len(services.store.load(report_id)) == 3  # nothing of the loser was written
     view = _view(api, pump, report_id, token=NASIONAL)
     assert (view["status"], view["version"], view["follow_ups"]) == ("assigned", 3, [])
 
     # The loser reloads and retries with the same key: the key was not used up by the failed attempt.
-    retried = _json(api.post(f"/reports/{report_id}/follow-ups", {"message": "Kami cek"},
-                             token=staff_token("admin_instansi", institution=SAMARINDA, subject="second-admin"),
-                             headers={"Idempotency-Key": "race-follow-up-1"}), 200)
+    retried = body_of(api.post(f"/reports/{report_id}/follow-ups", {"message": "Kami cek"},
+                               token=staff_token("admin_instansi", institution=SAMARINDA, subject="second-admin"),
+                               headers={"Idempotency-Key": "race-follow-up-1"}), 200)
     assert (retried["status"], retried["version"]) == ("in_progress", 4)
 
 
 def test_a_multi_event_command_racing_another_write_gets_409_and_writes_nothing(api, pump, services, monkeypatch):
-    report_id, token = _submit(api)
+    report_id, token = submit_report(api)
     _to_answered(api, report_id)
     stale = services.store.load(report_id)
-    _json(api.post(f"/reports/{report_id}/replies", {"message": "Akan saya cek besok"}, report_token=token), 200)
+    body_of(api.post(f"/reports/{report_id}/replies", {"message": "Akan saya cek besok"}, report_token=token), 200)
 
     _serve_stale_history_once(monkeypatch, services, stale)
-    _error(api.post(f"/reports/{report_id}/acceptance", {"rating": 5}, report_token=token),
-           409, "concurrency_conflict")  # ResolutionAccepted + ReportClosed: one transaction, all or nothing
+    error_of(api.post(f"/reports/{report_id}/acceptance", {"rating": 5}, report_token=token),
+             409, "concurrency_conflict")  # ResolutionAccepted + ReportClosed: one transaction, all or nothing
     assert [e.type for e in services.store.load(report_id)][-1] == "ReporterReplied"
     assert _view(api, pump, report_id, report_token=token)["status"] == "answered"
-    assert _json(api.post(f"/reports/{report_id}/acceptance", {"rating": 5}, report_token=token), 200)["version"] == 8
+    assert body_of(api.post(f"/reports/{report_id}/acceptance", {"rating": 5}, report_token=token), 200)["version"] == 8
 
 
 def test_concurrent_identical_commands_from_threads_write_one_event(api, services, monkeypatch):
     """Two threads run the same verify on the same report through the command handler: exactly one wins."""
     import threading
 
-    from chalicelib.auth import Principal
-    from chalicelib.domain import commands as c
+    from chalicelib.domain.access import Principal
     from chalicelib.errors import LaporError
     from chalicelib.handlers import Request
 
-    report_id, _ = _submit(api)
+    report_id, _ = submit_report(api)
     barrier, outcomes = threading.Barrier(2), []
     real_load = services.store.load
 
@@ -385,9 +369,7 @@ def test_concurrent_identical_commands_from_threads_write_one_event(api, service
         return loaded
 
     def verify(user: str) -> None:
-        command = c.VerifyReport(principal=Principal(role="admin_nasional", user_id=user),
-                                 institution_id=SAMARINDA, title=None, category_id=None, report_type=None,
-                                 requires_inspection=False, anonymous=None, confidential=None)
+        command = verify_command(Principal(role="admin_nasional", user_id=user), SAMARINDA)
         try:
             outcomes.append(services.commands.execute(report_id, command,
                                                       Request(now=services.clock(), correlation_id=user)))

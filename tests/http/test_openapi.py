@@ -1,10 +1,10 @@
 """The OpenAPI document matches the routes the app really serves, and the reference endpoints answer as documented."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from chalicelib.http.endpoint import OTHER_METHODS_VIEW
+from tests.support.api import json_of
 
 REQUIRED_OPERATIONS = {
     "health", "submitReport", "getReport", "replyToReport", "acceptResolution", "objectToResolution",
@@ -13,12 +13,6 @@ REQUIRED_OPERATIONS = {
     "verifyReportChain",
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
-
-
-def _json(response: Any, status: int = 200) -> Any:
-    assert response.status_code == status, (response.status_code, response.body)
-    assert response.headers["Content-Type"] == "application/json"
-    return json.loads(response.body)
 
 
 def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -36,7 +30,7 @@ def _schemas(schema: dict[str, Any], at: str = "body"):
 def test_the_document_is_openapi_3_1_and_describes_exactly_the_served_routes(api):
     import app as app_module
 
-    document = _json(api.get("/openapi.json"))
+    document = json_of(api.get("/openapi.json"))
     assert document["openapi"].startswith("3.1")
     assert document["info"]["title"] and document["info"]["version"]
 
@@ -50,7 +44,7 @@ def test_the_document_is_openapi_3_1_and_describes_exactly_the_served_routes(api
 
 
 def test_every_required_operation_is_documented_once(api):
-    document = _json(api.get("/openapi.json"))
+    document = json_of(api.get("/openapi.json"))
     operation_ids = [operation["operationId"] for _, _, operation in _operations(document)]
     assert len(operation_ids) == len(set(operation_ids)), "operationIds must be unique"
     assert REQUIRED_OPERATIONS <= set(operation_ids), REQUIRED_OPERATIONS - set(operation_ids)
@@ -61,7 +55,7 @@ def test_every_required_operation_is_documented_once(api):
 
 
 def test_every_request_body_is_closed_to_unknown_fields(api):
-    document = _json(api.get("/openapi.json"))
+    document = json_of(api.get("/openapi.json"))
     bodies = 0
     for path, method, operation in _operations(document):
         if "requestBody" not in operation:
@@ -75,7 +69,7 @@ def test_every_request_body_is_closed_to_unknown_fields(api):
 
 
 def test_the_documented_body_matches_what_the_server_accepts(api):
-    document = _json(api.get("/openapi.json"))
+    document = json_of(api.get("/openapi.json"))
     submit = document["paths"]["/reports"]["post"]
     schema = submit["requestBody"]["content"]["application/json"]["schema"]
     assert set(schema["required"]) == {"body", "type", "region_code"}
@@ -95,14 +89,14 @@ def test_the_documented_body_matches_what_the_server_accepts(api):
 
 
 def test_health_answers_ok(api):
-    health = _json(api.get("/health"))
+    health = json_of(api.get("/health"))
     assert health["status"] == "ok" and health["service"] == "lapor"
 
 
 # ------------------------------------------------------------------------------------------ reference
 
 def test_the_regions_endpoint_lists_38_provinces_and_the_kabupaten_kota_of_one(api):
-    provinces = _json(api.get("/regions"))["regions"]
+    provinces = json_of(api.get("/regions"))["regions"]
     assert len(provinces) == 38
     assert all(p["level"] == "province" for p in provinces)
     assert {"code": "64", "name": "Kalimantan Timur", "level": "province", "province_code": "64",
@@ -110,21 +104,21 @@ def test_the_regions_endpoint_lists_38_provinces_and_the_kabupaten_kota_of_one(a
     assert {p["timezone"] for p in provinces} == {"WIB", "WITA", "WIT"}
     assert [p["code"] for p in provinces] == sorted(p["code"] for p in provinces)
 
-    kaltim = _json(api.get("/regions?province=64"))
+    kaltim = json_of(api.get("/regions?province=64"))
     assert kaltim["province"]["name"] == "Kalimantan Timur"
     by_code = {r["code"]: r for r in kaltim["regions"]}
     assert by_code["64.72"]["name"] == "Kota Samarinda" and by_code["64.72"]["timezone"] == "WITA"
     assert all(code.startswith("64.") for code in by_code) and len(by_code) == 10  # 7 kabupaten, 3 kota
-    kepri = _json(api.get("/regions?province=21"))
+    kepri = json_of(api.get("/regions?province=21"))
     assert len(kepri["regions"]) == 7 and kepri["province"]["timezone"] == "WIB"
 
     for unknown in ("99", "64.72", "x"):
-        error = _json(api.get(f"/regions?province={unknown}"), 404)
+        error = json_of(api.get(f"/regions?province={unknown}"), 404)
         assert error["code"] == "not_found" and error["message"]
 
 
 def test_the_categories_endpoint_is_a_two_level_tree(api):
-    tree = _json(api.get("/categories"))["categories"]
+    tree = json_of(api.get("/categories"))["categories"]
     top = {c["id"]: c for c in tree}
     assert all(c["parent_id"] is None for c in tree)
     assert {"infrastruktur", "administrasi-kependudukan"} <= set(top)
@@ -136,7 +130,7 @@ def test_the_categories_endpoint_is_a_two_level_tree(api):
 
 
 def test_the_institutions_endpoint_lists_samarinda_with_its_units(api):
-    institutions = {i["id"]: i for i in _json(api.get("/institutions"))["institutions"]}
+    institutions = {i["id"]: i for i in json_of(api.get("/institutions"))["institutions"]}
     samarinda = institutions["pemkot-samarinda"]
     assert samarinda["region_code"] == "64.72" and samarinda["timezone"] == "WITA"
     assert {"dinas-pupr", "dinas-kominfo"} <= {unit["id"] for unit in samarinda["units"]}

@@ -25,44 +25,33 @@ from chalicelib.clock import iso
 from chalicelib.http.stats_routes import composite_score
 from chalicelib.local.pump import StreamPump
 from infra.tables import create_tables
-from tests.conftest import Api, FakeClock, staff_token, test_settings
+from tests.support.api import Api, body_of, error_of
+from tests.support.builders import DRAINASE, JALAN, SITI
+from tests.support.builders import REPORT_JALAN_BERLUBANG as REPORT
+from tests.support.settings import FakeClock, test_settings
+from tests.support.tokens import (
+    ADMIN_BALIKPAPAN,
+    ADMIN_KALTIM,
+    ADMIN_KEPRI,
+    ADMIN_SAMARINDA,
+    AUDITOR,
+    BALIKPAPAN,
+    KEPRI,
+    LIAISON_KALTIM,
+    LIAISON_KOMINFO,
+    LIAISON_PUPR,
+    NASIONAL,
+    OMBUDSMAN,
+    SAMARINDA,
+    SUPERVISOR,
+    SUPERVISOR_KALTIM,
+    SUPERVISOR_KEPRI,
+)
 
 UTC = timezone.utc
-SAMARINDA, BALIKPAPAN, KEPRI = "pemkot-samarinda", "pemkot-balikpapan", "pemprov-kepri"
-JALAN, DRAINASE = "infrastruktur.jalan-rusak", "infrastruktur.drainase"
-
-NASIONAL = staff_token("admin_nasional")
-ADMIN_SAMARINDA = staff_token("admin_instansi", institution=SAMARINDA)
-ADMIN_BALIKPAPAN = staff_token("admin_instansi", institution=BALIKPAPAN)
-ADMIN_KEPRI = staff_token("admin_instansi", institution=KEPRI)
-ADMIN_KALTIM = staff_token("admin_instansi", institution="pemprov-kaltim")
-LIAISON_PUPR = staff_token("admin_penghubung", institution=SAMARINDA, unit="dinas-pupr")
-LIAISON_KOMINFO = staff_token("admin_penghubung", institution=SAMARINDA, unit="dinas-kominfo")
-OMBUDSMAN = staff_token("ombudsman")
-AUDITOR = staff_token("auditor")
-SUPERVISOR = staff_token("supervisor")
-SUPERVISOR_KALTIM = staff_token("supervisor", region="64")
-SUPERVISOR_KEPRI = staff_token("supervisor", region="21")
-
-REPORT = {"title": "Jalan berlubang di Jl. Juanda", "body": "Lubang besar di depan pasar Segiri sejak Januari.",
-          "type": "complaint", "region_code": "64.72", "category_id": JALAN}
-REPORTER_IDENTITY = {"name": "Siti Rahmawati", "phone": "0812-3456-7890", "email": "siti.rahma@example.id"}
 
 
 # ------------------------------------------------------------------------------------------------ worlds
-
-def body_of(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, (response.status_code, response.body)
-    return json.loads(response.body)
-
-
-def error_of(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
-    body = body_of(response, status)
-    if code is not None:
-        assert body["code"] == code, body
-    assert body["message"] and body["pesan"]
-    return body
-
 
 @dataclass
 class World:
@@ -157,9 +146,9 @@ def build_queue_world(api: Api) -> World:
     for name, overrides in (
             ("n1", {}), ("n2", {}), ("a1", {"institution_id": SAMARINDA}), ("d1", {}), ("u1", {}),
             ("u2", {"category_id": DRAINASE, "title": "Drainase tersumbat"}), ("p1", {}),
-            ("r1", {"region_code": "64.71"}), ("e1", {"reporter": REPORTER_IDENTITY}), ("c1", {}),
+            ("r1", {"region_code": "64.71"}), ("e1", {"reporter": SITI}), ("c1", {}),
             ("c2", {"confidential": True}), ("x1", {"title": "Promo pinjol"}),
-            ("k1", {"region_code": "21.71", "anonymous": True, "reporter": REPORTER_IDENTITY})):
+            ("k1", {"region_code": "21.71", "anonymous": True, "reporter": SITI})):
         w.submit(name, **overrides)
     # Monday
     w.do("n2", "hold", {"question": "Di ruas jalan mana tepatnya?"}, token=NASIONAL)
@@ -243,7 +232,7 @@ def test_an_institution_admin_queue_holds_its_institutions_reports_including_tho
 def test_a_liaison_queue_holds_only_its_own_units_reports(world):
     assert sorted(world.names(queue(world, LIAISON_PUPR))) == ["p1", "u1"]
     assert world.names(queue(world, LIAISON_KOMINFO)) == ["u2"]
-    assert queue(world, staff_token("admin_penghubung", institution="pemprov-kaltim", unit="dinas-pupr")) == []
+    assert queue(world, LIAISON_KALTIM) == []
 
 
 def test_the_ombudsman_queue_holds_the_escalated_reports(world):
@@ -464,7 +453,7 @@ def build_timeline_world(api: Api) -> World:
     to Samarinda, answered, objected to (reopened) and escalated to the Ombudsman."""
     w = make_world(api)
     w.submit("late")
-    w.submit("bounced", reporter=REPORTER_IDENTITY)
+    w.submit("bounced", reporter=SITI)
     w.submit("other", region_code="64.71")
     w.verify("bounced", BALIKPAPAN)
     w.verify("other", BALIKPAPAN)
@@ -596,7 +585,7 @@ def build_stats_world(api: Api) -> World:
     waiting) and one in April; Balikpapan: one closed, first answered eight working days after submission;
     one archived spam. Samarinda's supervisor assessment for 2026: SK yes, Renaksi yes, quality no."""
     w = make_world(api)
-    w.submit("fast", reporter=REPORTER_IDENTITY)
+    w.submit("fast", reporter=SITI)
     w.submit("busy", category_id=DRAINASE, title="Drainase tersumbat")
     w.submit("waiting")
     w.submit("slow", region_code="64.71")

@@ -8,8 +8,17 @@ from pathlib import Path
 import pytest
 
 from infra import template as t
-from infra.tables import (CONTROL, EVENTS, IDEMPOTENCY, PERSONAL_DATA, REBUILDABLE, REPORT_VIEWS, STATS, TABLES,
-                          physical_name)
+from infra.tables import (
+    CONTROL,
+    EVENTS,
+    IDEMPOTENCY,
+    PERSONAL_DATA,
+    REBUILDABLE,
+    REPORT_VIEWS,
+    STATS,
+    TABLES,
+    physical_name,
+)
 
 STAGE, PREFIX = "dev", "lapor-dev"
 
@@ -57,6 +66,7 @@ def _statements(resources: dict, policy: str) -> list[dict]:
 
 def test_every_table_is_declared_from_its_spec(resources):
     tables = {name: r for name, r in resources.items() if r.get("Type") == "AWS::DynamoDB::Table"}
+    assert tables, "no AWS::DynamoDB::Table in the template"
     assert set(tables) == {spec.cfn_resource for spec in TABLES.values()}
     for logical, spec in TABLES.items():
         props = tables[spec.cfn_resource]["Properties"]
@@ -79,6 +89,7 @@ def test_every_table_is_declared_from_its_spec(resources):
 
 def test_every_attribute_definition_is_a_key(resources):
     # CloudFormation rejects attribute definitions that no key schema uses.
+    assert TABLES, "no table specs in infra/tables.py"
     for spec in TABLES.values():
         props = resources[spec.cfn_resource]["Properties"]
         used = {k["AttributeName"] for k in props["KeySchema"]}
@@ -180,6 +191,7 @@ def test_no_secret_literal_in_the_template(staff_auth):
     text = json.dumps(doc)
     for literal in ("test-jwt-secret", "test-token-secret", "AKIA", "aws_secret_access_key"):
         assert literal not in text
+    assert doc["Parameters"], "no parameters in the template"
     for name, parameter in doc["Parameters"].items():
         assert "Default" not in parameter or not secret_names.search(name)
 
@@ -192,6 +204,7 @@ def test_policies_attach_to_the_chalice_generated_roles(resources):
     assert resources[t.PROJECTOR_POLICY]["Properties"]["Roles"] == [{"Ref": "ProjectEventsRole"}]
     for policy in (t.API_POLICY, t.PROJECTOR_POLICY):
         assert resources[policy]["Type"] == "AWS::IAM::Policy"
+        assert _statements(resources, policy), f"{policy} has no statements"
         for statement in _statements(resources, policy):
             assert statement["Effect"] == "Allow"
             assert not any(a.endswith("*") for a in _actions(statement)), statement
@@ -201,9 +214,10 @@ def test_policies_attach_to_the_chalice_generated_roles(resources):
 def test_no_role_may_change_or_delete_an_event(resources, policy):
     forbidden = {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:PartiQLUpdate",
                  "dynamodb:PartiQLDelete", "dynamodb:DeleteTable", "dynamodb:UpdateTable", "dynamodb:*"}
-    for statement in _statements(resources, policy):
-        if _targets(statement, EVENTS):
-            assert not (_actions(statement) & forbidden), statement
+    on_events = [statement for statement in _statements(resources, policy) if _targets(statement, EVENTS)]
+    assert on_events, f"no statement of {policy} targets the events table"
+    for statement in on_events:
+        assert not (_actions(statement) & forbidden), statement
 
 
 def test_every_table_has_a_deliberate_grant():
@@ -239,10 +253,13 @@ def test_rebuilt_read_model_generations_are_covered(resources):
     for policy, grants in ((t.API_POLICY, t.API_GRANTS), (t.PROJECTOR_POLICY, t.PROJECTOR_GRANTS),
                            (t.SWEEP_POLICY, t.SWEEP_GRANTS)):
         text = json.dumps(_statements(resources, policy))
-        for logical in REBUILDABLE:
-            if logical in grants:
-                assert f"table/{physical_name(PREFIX, logical)}-g*" in text, (policy, logical)
-        for logical in set(TABLES) - set(REBUILDABLE):
+        granted = [logical for logical in REBUILDABLE if logical in grants]
+        assert granted, f"{policy} grants no rebuildable read model"
+        for logical in granted:
+            assert f"table/{physical_name(PREFIX, logical)}-g*" in text, (policy, logical)
+        fixed = set(TABLES) - set(REBUILDABLE)
+        assert fixed, "every table is rebuildable"
+        for logical in fixed:
             assert f"table/{physical_name(PREFIX, logical)}-g" not in text
 
 

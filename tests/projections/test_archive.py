@@ -7,7 +7,6 @@ in AWS, one create-only object per event (moto 5.2.5 honours `If-None-Match: *` 
 """
 from __future__ import annotations
 
-import itertools
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -17,25 +16,22 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib.auth import Principal, hash_token
+from chalicelib.auth import hash_token
 from chalicelib.domain import commands as c
-from chalicelib.handlers import CommandHandler, Request
 from chalicelib.operations import export, restore, verify_log
-from chalicelib.reference import load_reference
 from chalicelib.store.base import chain_events
 from chalicelib.store.memory import InMemoryEventStore
-from chalicelib.working_days import default_calendar
 from events import report as e
 from events.base import StoredEvent
 from events.chain import ChainVerifier, canonical_json, event_hash
 from projections.archive import FileArchive, S3Archive, read_archive
 from projections.guard import OutOfOrder
-from tests.conftest import TOKEN_SECRET, FakeClock
+from tests.support.builders import verify_command
+from tests.support.principals import NASIONAL, PUBLIC, SAMARINDA, reporter
+from tests.support.settings import FakeClock
+from tests.support.stories import Desk, deterministic_handler
 
 UTC = timezone.utc
-NASIONAL = Principal(role="admin_nasional", user_id="verifikator-01", institution_id="kemenpanrb")
-SAMARINDA = Principal(role="admin_instansi", user_id="admin-samarinda", institution_id="pemkot-samarinda")
-PUBLIC = Principal(role="public")
 BUCKET = "lapor-test-archive"
 
 
@@ -43,37 +39,16 @@ BUCKET = "lapor-test-archive"
 
 def three_reports() -> tuple[list[str], InMemoryEventStore]:
     """Three reports through the real command handler, interleaved: closed, archived, in progress."""
-    store, numbers, tokens = InMemoryEventStore(), itertools.count(1), {}
-    commands = CommandHandler(store, default_calendar(), load_reference(), token_secret=TOKEN_SECRET,
-                              new_id=lambda: f"LAP-ARSIP{next(numbers):05d}")
-    clock, steps = FakeClock(), itertools.count(1)
-
-    def request() -> Request:
-        clock.advance(hours=3)
-        return Request(now=clock(), correlation_id=f"arsip-{next(steps)}")
-
-    def submit(**fields: Any) -> str:
-        result = commands.submit(c.SubmitReport(**(dict(
-            principal=PUBLIC, title="Jalan berlubang", body="Lubang besar di depan pasar Segiri.",
-            report_type="complaint", category_id="infrastruktur.jalan-rusak", region_code="64.72",
-            addressed_institution_id=None, anonymous=False, confidential=False, channel="web", reporter_ref=None,
-            access_token_hash="", location=None) | fields)), request())
-        tokens[result["report_id"]] = result["access_token"]
-        return result["report_id"]
-
-    def verify(report_id: str) -> None:
-        commands.execute(report_id, c.VerifyReport(
-            principal=NASIONAL, institution_id="pemkot-samarinda", title=None, category_id=None, report_type=None,
-            requires_inspection=False, anonymous=None, confidential=None), request())
-
-    r1, r2, r3 = submit(), submit(title="Promo pinjol"), submit(category_id="infrastruktur.drainase")
-    verify(r1)
-    commands.execute(r2, c.ArchiveReport(principal=NASIONAL, reason="spam", duplicate_of=None, note=None), request())
-    verify(r3)
-    commands.execute(r1, c.PostFollowUp(principal=SAMARINDA, message="Sudah ditambal.", final=True), request())
-    commands.execute(r3, c.PostFollowUp(principal=SAMARINDA, message="Dijadwalkan.", final=False), request())
-    reporter = Principal(role="reporter", report_token_hash=hash_token(tokens[r1]))
-    commands.execute(r1, c.AcceptResolution(principal=reporter, rating=4, comment=None), request())
+    store = InMemoryEventStore()
+    desk = Desk(deterministic_handler(store, ids="LAP-ARSIP{:05d}"), FakeClock(), step=timedelta(hours=3),
+                correlation="arsip-{}")
+    r1, r2, r3 = desk.submit(), desk.submit(title="Promo pinjol"), desk.submit(category_id="infrastruktur.drainase")
+    desk.run(r1, verify_command(NASIONAL, "pemkot-samarinda"))
+    desk.run(r2, c.ArchiveReport(principal=NASIONAL, reason="spam", duplicate_of=None, note=None))
+    desk.run(r3, verify_command(NASIONAL, "pemkot-samarinda"))
+    desk.run(r1, c.PostFollowUp(principal=SAMARINDA, message="Sudah ditambal.", final=True))
+    desk.run(r3, c.PostFollowUp(principal=SAMARINDA, message="Dijadwalkan.", final=False))
+    desk.run(r1, c.AcceptResolution(principal=desk.reporter(r1), rating=4, comment=None))
     return [r1, r2, r3], store
 
 
@@ -101,7 +76,7 @@ def long_stream(length: int = 105) -> list[StoredEvent]:
                           correlation_id="long-1", causation_id=None)
     for n in range(2, length + 1):
         events += chain_events("LAP-PANJANG001", events[-1], [e.ReporterReplied(message=f"Tambahan ke-{n}.")],
-                               actor=Principal(role="reporter").actor(), channel="web",
+                               actor=reporter("rpt_long").actor(), channel="web",
                                now=at + timedelta(minutes=n), correlation_id=f"long-{n}", causation_id=None)
     return events
 

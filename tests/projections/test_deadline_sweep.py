@@ -65,20 +65,14 @@ from chalicelib.local.pump import StreamPump  # noqa: E402
 from chalicelib.operations import verify_log  # noqa: E402
 from chalicelib.sweep import sweep  # noqa: E402
 from infra.tables import DEADLINES, create_tables  # noqa: E402
-from tests.conftest import Api, FakeClock, staff_token, test_settings  # noqa: E402
+from tests.support.api import Api, body_of  # noqa: E402
+from tests.support.builders import REPORT_JALAN_BERLUBANG as REPORT  # noqa: E402
+from tests.support.settings import T0, FakeClock, test_settings  # noqa: E402
+from tests.support.tokens import ADMIN_SAMARINDA, NASIONAL, OMBUDSMAN, SUPERVISOR, SUPERVISOR_KALTIM, SUPERVISOR_KEPRI  # noqa: E402
 
-T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Mon 2 Mar 2026, 09:00 WIB
+# T0: Mon 2 Mar 2026, 09:00 WIB.
 VERIFICATION_DUE = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)  # + 3 WD: Thu 5 Mar 17:00 WIB (national admin)
 NEGLECT_AT = T0 + timedelta(days=60)  # Fri 1 May 2026 02:00Z
-
-NASIONAL = staff_token("admin_nasional")
-ADMIN_SAMARINDA = staff_token("admin_instansi", institution="pemkot-samarinda")
-OMBUDSMAN = staff_token("ombudsman")
-SUPERVISOR = staff_token("supervisor")
-SUPERVISOR_KALTIM = staff_token("supervisor", region="64")
-SUPERVISOR_KEPRI = staff_token("supervisor", region="21")
-REPORT = {"title": "Jalan berlubang di Jl. Juanda", "body": "Lubang besar di depan pasar Segiri sejak Januari.",
-          "type": "complaint", "region_code": "64.72", "category_id": "infrastruktur.jalan-rusak"}
 
 
 # ---------------------------------------------------------------------------------------------- worlds
@@ -109,9 +103,7 @@ class World:
         self.install()
         made = []
         for _ in range(n):
-            response = self.api.post("/reports", REPORT | overrides)
-            assert response.status_code == 201, response.body
-            body = json.loads(response.body)
+            body = body_of(self.api.post("/reports", REPORT | overrides), 201)
             self.ids.append(body["report_id"])
             self.tokens[body["report_id"]] = body["access_token"]
             made.append(body["report_id"])
@@ -121,9 +113,7 @@ class World:
            as_reporter: bool = False) -> dict[str, Any]:
         self.install()
         who = {"report_token": self.tokens[report_id]} if as_reporter else {"token": token}
-        response = self.api.post(f"/reports/{report_id}/{action}", body, **who)
-        assert response.status_code == 200, response.body
-        return json.loads(response.body)
+        return body_of(self.api.post(f"/reports/{report_id}/{action}", body, **who), 200)
 
     def get(self, path: str, token: str | None = None) -> tuple[int, Any]:
         self.install()

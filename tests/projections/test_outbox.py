@@ -23,25 +23,25 @@ from chalice.test import Client
 
 from chalicelib.bootstrap import build_services, use_services
 from chalicelib.clock import iso
-from chalicelib.notifications import (BACKOFF, MAX_ATTEMPTS, AwsGateway, Delivery, Rejected, TemporaryFailure,
-                                      send_due)
+from chalicelib.notifications import BACKOFF, MAX_ATTEMPTS, AwsGateway, Delivery, Rejected, TemporaryFailure, send_due
 from chalicelib.store.base import Append, PersonalRecord, chain_events
 from chalicelib.sweep import sweep
 from events import report as e
 from events.base import Actor
 from projections.outbox import Outbox
-from tests.conftest import Api, staff_token, test_settings
+from tests.support.api import Api, body_of, submit_report
+from tests.support.builders import DRAINASE, SITI
+from tests.support.settings import test_settings
+from tests.support.tokens import ADMIN_SAMARINDA, NASIONAL
 
 UTC = timezone.utc
 FRI_20_NOV = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # 10:00 WIB
 FOLLOW_UP_DUE = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # + 5 WD: Fri 27 Nov 17:00 WITA
 ESCALATION_AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # + 2 WD: Tue 1 Dec 17:00 WITA
 
-NASIONAL = staff_token("admin_nasional")
-ADMIN_SAMARINDA = staff_token("admin_instansi", institution="pemkot-samarinda")
 REPORT = {"title": "Drainase tersumbat", "body": "Saluran air di Jl. Pahlawan tersumbat sampah, banjir tiap hujan.",
-          "type": "complaint", "region_code": "64.72", "category_id": "infrastruktur.drainase"}
-EMAIL = "siti.rahma@example.id"
+          "type": "complaint", "region_code": "64.72", "category_id": DRAINASE}
+EMAIL = SITI["email"]
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -74,19 +74,11 @@ class AlwaysFailing:
 
 
 def submit(api: Api, reporter: dict[str, str] | None = None, **overrides: Any) -> tuple[str, str]:
-    body = REPORT | overrides
-    if reporter is not None:
-        body["reporter"] = reporter
-    response = api.post("/reports", body)
-    assert response.status_code == 201, response.body
-    created = json.loads(response.body)
-    return created["report_id"], created["access_token"]
+    return submit_report(api, REPORT | ({} if reporter is None else {"reporter": reporter}), **overrides)
 
 
 def act(api: Api, report_id: str, action: str, body: dict[str, Any], token: str) -> dict[str, Any]:
-    response = api.post(f"/reports/{report_id}/{action}", body, token=token)
-    assert response.status_code == 200, response.body
-    return json.loads(response.body)
+    return body_of(api.post(f"/reports/{report_id}/{action}", body, token=token), 200)
 
 
 def messages(services, report_id: str | None = None) -> list[dict[str, Any]]:

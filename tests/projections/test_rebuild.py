@@ -6,9 +6,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.operations import UnknownLogStart, rebuild
-
-REPORT = {"title": "Jalan rusak", "body": "Jalan berlubang di depan pasar Segiri", "type": "complaint",
-          "region_code": "64.72", "category_id": "infrastruktur.jalan-rusak"}
+from tests.support.builders import REPORT_JALAN_RUSAK as REPORT
 
 
 def test_a_rebuild_refuses_when_the_log_start_is_unknown_instead_of_emptying_the_read_model(services, clock):

@@ -20,75 +20,25 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 import app as app_module
 from chalicelib import handlers
-from chalicelib.auth import Principal, hash_token
 from chalicelib.bootstrap import Services, build_services, use_services
 from chalicelib.domain import commands as c
 from chalicelib.domain.report import OPEN_STATUSES, replay
-from chalicelib.handlers import CommandHandler, Request
 from chalicelib.local.pump import StreamPump
-from chalicelib.reference import load_reference
 from chalicelib.store.memory import InMemoryEventStore
-from chalicelib.working_days import default_calendar
 from events.base import StoredEvent
 from infra.tables import create_tables
 from projections.guard import OutOfOrder
 from projections.report_view import BUCKETS, ReportViews, apply
 from projections.stream import decode_record
-from tests.conftest import TOKEN_SECRET, FakeClock, test_settings
-
-NASIONAL = Principal(role="admin_nasional", user_id="verifikator-01", institution_id="kemenpanrb")
-SAMARINDA = Principal(role="admin_instansi", user_id="admin-samarinda", institution_id="pemkot-samarinda")
-PUPR_SAMARINDA = Principal(role="admin_penghubung", user_id="pupr-01", institution_id="pemkot-samarinda",
-                           unit_id="dinas-pupr")
-BALIKPAPAN = Principal(role="admin_instansi", user_id="admin-balikpapan", institution_id="pemkot-balikpapan")
-PUBLIC = Principal(role="public")
-
-
-def reporter(token: str) -> Principal:
-    return Principal(role="reporter", report_token_hash=hash_token(token))
-
-
-def submit_command(**overrides: Any) -> c.SubmitReport:
-    fields = dict(principal=PUBLIC, title="Jalan berlubang di Jl. Juanda",
-                  body="Lubang sedalam 30 cm di depan SDN 012; dua pengendara motor jatuh minggu ini.",
-                  report_type="complaint", category_id="infrastruktur.jalan-rusak", region_code="64.72",
-                  addressed_institution_id=None, anonymous=False, confidential=False, channel="web",
-                  reporter_ref=None, access_token_hash="", location={"lat": -0.4948, "lon": 117.1436})
-    return c.SubmitReport(**(fields | overrides))
-
-
-def verify_command(principal: Principal, institution_id: str, **overrides: Any) -> c.VerifyReport:
-    fields = dict(principal=principal, institution_id=institution_id, title=None, category_id=None,
-                  report_type=None, requires_inspection=False, anonymous=None, confidential=None)
-    return c.VerifyReport(**(fields | overrides))
-
+from tests.support.builders import verify_command
+from tests.support.principals import BALIKPAPAN, NASIONAL, PUPR_SAMARINDA, SAMARINDA
+from tests.support.settings import FakeClock, test_settings
+from tests.support.stories import Desk, deterministic_handler
 
 # ------------------------------------------------------------------------------------------------ the script
 
-class Script:
-    """Commands for three reports, interleaved, through the real command handler. Deterministic ids."""
-
-    def __init__(self, commands: CommandHandler, clock: FakeClock) -> None:
-        self.commands, self.clock = commands, clock
-        self.ids: list[str] = []
-        self.tokens: dict[str, str] = {}
-        self._step = itertools.count(1)
-
-    def _request(self) -> Request:
-        self.clock.advance(minutes=7)
-        return Request(now=self.clock(), correlation_id=f"req-{next(self._step):03d}")
-
-    def submit(self, personal: dict[str, str | None] | None = None, **fields: Any) -> str:
-        result = self.commands.submit(submit_command(**fields), self._request(), personal)
-        self.ids.append(result["report_id"])
-        self.tokens[result["report_id"]] = result["access_token"]
-        return result["report_id"]
-
-    def run(self, report_id: str, command: c.Command) -> dict[str, Any]:
-        return self.commands.execute(report_id, command, self._request())
-
-    def as_reporter(self, report_id: str) -> Principal:
-        return reporter(self.tokens[report_id])
+class Script(Desk):
+    """Commands for three reports, interleaved, through the real command handler, 7 minutes apart."""
 
     def three_reports(self) -> list[str]:
         r1 = self.submit({"name": "Siti Rahmawati", "phone": "+6281234567890", "email": None, "nik": None})
@@ -102,26 +52,19 @@ class Script:
         self.run(r2, c.HoldReport(principal=BALIKPAPAN, question="Mohon sebutkan RT/RW lokasi saluran."))
         self.run(r3, verify_command(NASIONAL, "pemkot-balikpapan"))
         self.run(r1, c.AssignReport(principal=SAMARINDA, unit_id="dinas-pupr"))
-        self.run(r2, c.ReplyToReport(principal=self.as_reporter(r2), message="RT 12 RW 03, Kel. Gunung Sari."))
+        self.run(r2, c.ReplyToReport(principal=self.reporter(r2), message="RT 12 RW 03, Kel. Gunung Sari."))
         self.run(r3, c.ReturnReport(principal=BALIKPAPAN, reason="Pemohon berdomisili di Samarinda."))
         self.run(r1, c.PostFollowUp(principal=PUPR_SAMARINDA, message="Lokasi sudah ditinjau.", final=False))
         self.run(r2, verify_command(BALIKPAPAN, "pemkot-balikpapan"))
         self.run(r3, c.RedisposeReport(principal=NASIONAL, institution_id="pemkot-samarinda"))
         self.run(r1, c.PostFollowUp(principal=PUPR_SAMARINDA, message="Lubang sudah ditambal.", final=True))
         self.run(r2, c.PostFollowUp(principal=BALIKPAPAN, message="Normalisasi saluran dijadwalkan.", final=False))
-        self.run(r1, c.AcceptResolution(principal=self.as_reporter(r1), rating=5, comment="Terima kasih."))
+        self.run(r1, c.AcceptResolution(principal=self.reporter(r1), rating=5, comment="Terima kasih."))
         self.run(r3, c.PostFollowUp(principal=SAMARINDA, message="KTP-el dapat diambil di Disdukcapil.",
                                     final=True))
-        self.run(r3, c.ObjectToResolution(principal=self.as_reporter(r3), reason="Blangko masih kosong."))
-        self.run(r2, c.ReplyToReport(principal=self.as_reporter(r2), message="Terima kasih atas tindak lanjutnya."))
+        self.run(r3, c.ObjectToResolution(principal=self.reporter(r3), reason="Blangko masih kosong."))
+        self.run(r2, c.ReplyToReport(principal=self.reporter(r2), message="Terima kasih atas tindak lanjutnya."))
         return [r1, r2, r3]
-
-
-def deterministic_handler(store, *, token_secret: str = TOKEN_SECRET) -> CommandHandler:
-    report_numbers, reporter_numbers = itertools.count(1), itertools.count(1)
-    return CommandHandler(store, default_calendar(), load_reference(), token_secret=token_secret,
-                          new_id=lambda: f"LAP-TEST{next(report_numbers):06d}",
-                          new_ref=lambda: f"RPT-{next(reporter_numbers):024d}")
 
 
 @pytest.fixture(autouse=True)

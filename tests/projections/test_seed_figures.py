@@ -6,21 +6,22 @@ Kaltim 2020: 59 received, 53 finished, 2 in process, 4 not processed → follow-
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 from chalice.test import Client
 
-from chalicelib.auth import Principal
 from chalicelib.bootstrap import build_services, use_services
 from chalicelib.domain import commands as c
+from chalicelib.domain.access import Principal
 from chalicelib.handlers import Request
 from chalicelib.store.memory import InMemoryEventStore
 from projections.runner import Projector
 from projections.statistics import InMemoryCounters
-from tests.conftest import FakeClock, test_settings
+from tests.support.builders import submit_command, verify_command
+from tests.support.principals import NASIONAL
+from tests.support.settings import FakeClock, test_settings
 
-NATIONAL = Principal(role="admin_nasional", user_id="kemenpanrb-1")
 CASES = {
     # region, institution, year, finished, in process, disposed but not followed up
     "kepri": ("21", "pemprov-kepri", 2022, 271, 2, 0),
@@ -36,15 +37,10 @@ def _history(services, clock: FakeClock, region: str, institution: str, year: in
     for n in range(finished + in_process + waiting):
         clock.advance(hours=17)  # spread over the year, all within it
         request = lambda: Request(now=clock(), correlation_id=f"seed-{n}")  # noqa: E731
-        submitted = services.commands.submit(c.SubmitReport(
-            principal=Principal(role="public"), title=f"Laporan {n}", body="Jalan berlubang di depan sekolah",
-            report_type="complaint", category_id="infrastruktur.jalan-rusak", region_code=region,
-            addressed_institution_id=None, anonymous=False, confidential=False, channel="web", reporter_ref=None,
-            access_token_hash="", location=None), request())
-        report_id, reporter = submitted["report_id"], Principal(role="reporter")
-        services.commands.execute(report_id, c.VerifyReport(
-            principal=NATIONAL, institution_id=institution, title=None, category_id=None, report_type=None,
-            requires_inspection=False, anonymous=None, confidential=None), request())
+        submitted = services.commands.submit(submit_command(title=f"Laporan {n}", region_code=region, location=None),
+                                             request())
+        report_id = submitted["report_id"]
+        services.commands.execute(report_id, verify_command(NASIONAL, institution), request())
         if n < finished + in_process:
             services.commands.execute(report_id, c.PostFollowUp(
                 principal=admin, message="Sedang ditangani", final=n < finished), request())
@@ -60,8 +56,8 @@ def seeded():
     """One world for all three cases, on the in-memory twins of the event store and the statistics counters
     (moto needs ~40 ms per statistics transaction; the DynamoDB twin is held to the same results under
     redelivery in test_statistics.py)."""
-    from moto import mock_aws
     import boto3
+    from moto import mock_aws
 
     from infra.tables import create_tables
 

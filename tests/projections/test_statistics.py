@@ -18,10 +18,10 @@ from typing import Any, Callable, Iterable
 
 import pytest
 
-from chalicelib.auth import Principal, hash_token
+from chalicelib.auth import hash_token
 from chalicelib.clock import iso
 from chalicelib.domain import commands as c
-from chalicelib.handlers import CommandHandler, Request
+from chalicelib.handlers import CommandHandler
 from chalicelib.reference import load_reference
 from chalicelib.store.base import Append, chain_events
 from chalicelib.store.memory import InMemoryEventStore
@@ -31,9 +31,30 @@ from events.base import SYSTEM, Actor, StoredEvent
 from infra.tables import STATS, create_table
 from projections.guard import OutOfOrder
 from projections.report_view import HANDLING_BUCKETS
-from projections.statistics import (NATIONAL, DynamoDBCounters, InMemoryCounters, ReportFacts, Statistics,
-                                    contribution, difference, figures, fold, periods)
-from tests.conftest import TOKEN_SECRET, FakeClock, test_settings
+from projections.statistics import (
+    NATIONAL,
+    DynamoDBCounters,
+    InMemoryCounters,
+    ReportFacts,
+    Statistics,
+    contribution,
+    difference,
+    figures,
+    fold,
+    periods,
+)
+from tests.support import stories
+from tests.support.builders import (
+    DRAINASE,
+    JALAN,
+    KTP,
+    VERIFICATION_DUE,
+    submitted_event,
+    verified_event,
+    verify_command,
+)
+from tests.support.principals import BALIKPAPAN, NASIONAL, PUBLIC, PUPR_SAMARINDA, SAMARINDA
+from tests.support.settings import FakeClock, test_settings
 
 UTC = timezone.utc
 REFERENCE = load_reference()
@@ -41,14 +62,6 @@ CALENDAR = default_calendar()
 WITA = timezone(timedelta(hours=8))
 WIB = timezone(timedelta(hours=7))
 
-NASIONAL = Principal(role="admin_nasional", user_id="verifikator-01", institution_id="kemenpanrb")
-SAMARINDA = Principal(role="admin_instansi", user_id="admin-samarinda", institution_id="pemkot-samarinda")
-BALIKPAPAN = Principal(role="admin_instansi", user_id="admin-balikpapan", institution_id="pemkot-balikpapan")
-PUPR = Principal(role="admin_penghubung", user_id="pupr-01", institution_id="pemkot-samarinda",
-                 unit_id="dinas-pupr")
-PUBLIC = Principal(role="public")
-JALAN, DRAINASE = "infrastruktur.jalan-rusak", "infrastruktur.drainase"
-KTP = "administrasi-kependudukan.ktp-el"
 MARCH_2026 = ("2026", "2026-Q1", "2026-03")
 
 
@@ -86,17 +99,13 @@ def facts_of(events: Iterable[StoredEvent]) -> ReportFacts | None:
 
 
 def submitted(region: str = "64.72", category: str | None = JALAN, addressed: str | None = None,
-              due: str = "2026-03-05T10:00:00.000Z") -> e.ReportSubmitted:
-    return e.ReportSubmitted(title="Jalan berlubang", body="Lubang di depan pasar.", report_type="complaint",
-                             category_id=category, region_code=region, addressed_institution_id=addressed,
-                             anonymous=False, confidential=False, reporter_ref=None,
-                             access_token_hash=hash_token("rpt_x"), location=None, verification_due=due)
+              due: str = VERIFICATION_DUE) -> e.ReportSubmitted:
+    return submitted_event(category_id=category, region_code=region, addressed_institution_id=addressed,
+                           access_token_hash=hash_token("rpt_x"), verification_due=due)
 
 
 def verified(institution: str = "pemkot-samarinda", category: str = JALAN) -> e.ReportVerified:
-    return e.ReportVerified(institution_id=institution, title="Jalan berlubang", category_id=category,
-                            report_type="complaint", requires_inspection=False, anonymous=False, confidential=False,
-                            follow_up_due="2026-03-09T09:00:00.000Z", resolution_due="2026-03-27T09:00:00.000Z")
+    return verified_event(institution_id=institution, category_id=category)
 
 
 def reminder(clock: str, due: str = "2026-03-09T09:00:00.000Z") -> e.ReminderSent:
@@ -427,55 +436,24 @@ def test_the_projector_refuses_a_redelivered_event_and_an_event_ahead_of_its_pre
 
 # ================================================================================================ the contract
 
-def deterministic_handler(store: InMemoryEventStore) -> CommandHandler:
-    numbers, refs = itertools.count(1), itertools.count(1)
-    return CommandHandler(store, CALENDAR, REFERENCE, token_secret=TOKEN_SECRET,
-                          new_id=lambda: f"LAP-STAT{next(numbers):06d}",
-                          new_ref=lambda: f"RPT-{next(refs):024d}")
-
-
-class Desk:
+class Desk(stories.Desk):
     """Real commands through the real handler, on the in-memory event store; the clock moves 5 hours a step."""
 
     def __init__(self, store: InMemoryEventStore | None = None, commands: CommandHandler | None = None,
                  clock: FakeClock | None = None) -> None:
         self.store = store or InMemoryEventStore()
-        self.commands = commands or deterministic_handler(self.store)
-        self.clock = clock or FakeClock()
-        self.tokens: dict[str, str] = {}
-        self._step = itertools.count(1)
-
-    def _request(self) -> Request:
-        self.clock.advance(hours=5)
-        return Request(now=self.clock(), correlation_id=f"desk-{next(self._step):03d}")
+        super().__init__(commands or stories.deterministic_handler(self.store, ids="LAP-STAT{:06d}"),
+                         clock or FakeClock(), step=timedelta(hours=5), correlation="desk-{:03d}")
 
     def submit(self, **fields: Any) -> str:
-        command = c.SubmitReport(**(dict(
-            principal=PUBLIC, title="Jalan berlubang di Jl. Juanda", body="Lubang sedalam 30 cm di depan SDN 012.",
-            report_type="complaint", category_id=JALAN, region_code="64.72", addressed_institution_id=None,
-            anonymous=False, confidential=False, channel="web", reporter_ref=None, access_token_hash="",
-            location=None) | fields))
-        result = self.commands.submit(command, self._request())
-        self.tokens[result["report_id"]] = result["access_token"]
-        return result["report_id"]
-
-    def run(self, report_id: str, command: c.Command) -> None:
-        self.commands.execute(report_id, command, self._request())
-
-    def reporter(self, report_id: str) -> Principal:
-        return Principal(role="reporter", report_token_hash=hash_token(self.tokens[report_id]))
+        return super().submit(**({"location": None} | fields))
 
     def remind(self, report_id: str, clock: str) -> None:
         """What the deadline sweep writes (a system event), appended as the sweep would."""
         history = self.store.load(report_id)
         self.store.append(Append(report_id, len(history), chain_events(
-            report_id, history[-1], [reminder(clock)], actor=SYSTEM, channel="system", now=self._request().now,
+            report_id, history[-1], [reminder(clock)], actor=SYSTEM, channel="system", now=self.request().now,
             correlation_id="sweep", causation_id=None)))
-
-
-def verify(principal: Principal, institution: str) -> c.VerifyReport:
-    return c.VerifyReport(principal=principal, institution_id=institution, title=None, category_id=None,
-                          report_type=None, requires_inspection=False, anonymous=None, confidential=None)
 
 
 def four_reports(desk: Desk) -> list[str]:
@@ -486,18 +464,18 @@ def four_reports(desk: Desk) -> list[str]:
                      addressed_institution_id="pemkot-balikpapan")
     r3 = desk.submit(title="KTP-el belum jadi", report_type="information_request", category_id=KTP)
     r4 = desk.submit(title="Promo pinjol", category_id=None, region_code="21.71")
-    desk.run(r1, verify(NASIONAL, "pemkot-samarinda"))
+    desk.run(r1, verify_command(NASIONAL, "pemkot-samarinda"))
     desk.run(r2, c.HoldReport(principal=BALIKPAPAN, question="Mohon sebutkan RT/RW lokasi saluran."))
-    desk.run(r3, verify(NASIONAL, "pemkot-balikpapan"))
+    desk.run(r3, verify_command(NASIONAL, "pemkot-balikpapan"))
     desk.run(r4, c.ArchiveReport(principal=NASIONAL, reason="spam", duplicate_of=None, note=None))
     desk.run(r1, c.AssignReport(principal=SAMARINDA, unit_id="dinas-pupr"))
     desk.run(r2, c.ReplyToReport(principal=desk.reporter(r2), message="RT 12 RW 03, Kel. Gunung Sari."))
     desk.run(r3, c.ReturnReport(principal=BALIKPAPAN, reason="Pemohon berdomisili di Samarinda."))
-    desk.run(r1, c.PostFollowUp(principal=PUPR, message="Lokasi sudah ditinjau.", final=False))
-    desk.run(r2, verify(BALIKPAPAN, "pemkot-balikpapan"))
+    desk.run(r1, c.PostFollowUp(principal=PUPR_SAMARINDA, message="Lokasi sudah ditinjau.", final=False))
+    desk.run(r2, verify_command(BALIKPAPAN, "pemkot-balikpapan"))
     desk.run(r3, c.RedisposeReport(principal=NASIONAL, institution_id="pemkot-samarinda"))
     desk.remind(r3, "follow_up")  # cleared by the answer below
-    desk.run(r1, c.PostFollowUp(principal=PUPR, message="Lubang sudah ditambal.", final=True))
+    desk.run(r1, c.PostFollowUp(principal=PUPR_SAMARINDA, message="Lubang sudah ditambal.", final=True))
     desk.run(r2, c.PostFollowUp(principal=BALIKPAPAN, message="Normalisasi saluran dijadwalkan.", final=False))
     desk.run(r1, c.AcceptResolution(principal=desk.reporter(r1), rating=5, comment="Terima kasih."))
     desk.run(r3, c.PostFollowUp(principal=SAMARINDA, message="KTP-el dapat diambil.", final=True))
@@ -713,7 +691,7 @@ def test_a_reminder_delivered_through_the_projector_counts_the_report_overdue(ne
     """Regression: the guard's JSON gave overdue_clocks back as a list, and the first reminder crashed fold()."""
     desk = Desk()
     r1 = desk.submit()
-    desk.run(r1, verify(NASIONAL, "pemkot-samarinda"))
+    desk.run(r1, verify_command(NASIONAL, "pemkot-samarinda"))
     desk.remind(r1, "follow_up")
     stats = statistics_on(new_counters())
 

@@ -15,8 +15,9 @@ import pytest
 
 import app as app_module
 from chalicelib import cli
-from chalicelib.local.state import LocalState
 from chalicelib.local.pump import Checkpoints, FailureQueue, StreamPump, default_backoff, read_failures
+from chalicelib.local.state import LocalState
+from tests.support.api import body_of
 
 REPORT = {"title": "Lampu jalan padam", "body": "Lampu jalan di Jl. Juanda padam sejak sepekan",
           "type": "complaint", "region_code": "64.72", "category_id": "infrastruktur.penerangan-jalan"}
@@ -35,9 +36,7 @@ def new_pump(services, deliver=project, **options: Any) -> StreamPump:
 def submit(api, n: int) -> list[str]:
     ids = []
     for i in range(n):
-        response = api.post("/reports", REPORT | {"title": f"Lampu jalan padam {i}"})
-        assert response.status_code == 201, response.body
-        ids.append(json.loads(response.body)["report_id"])
+        ids.append(body_of(api.post("/reports", REPORT | {"title": f"Lampu jalan padam {i}"}), 201)["report_id"])
     return ids
 
 

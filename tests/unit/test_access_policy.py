@@ -8,8 +8,18 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.auth import hash_token
-from chalicelib.domain.access import (Exposure, Principal, Queue, can_see, is_institution_admin, is_unit_liaison,
-                                      may_verify, queue_of, queues_for, sees_reporter_identity)
+from chalicelib.domain.access import (
+    Exposure,
+    Principal,
+    Queue,
+    can_see,
+    is_institution_admin,
+    is_unit_liaison,
+    may_verify,
+    queue_of,
+    queues_for,
+    sees_reporter_identity,
+)
 from chalicelib.domain.vocabulary import Status
 
 TOKEN_HASH = hash_token("rpt_own")

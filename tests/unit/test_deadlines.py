@@ -12,9 +12,10 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib.auth import Principal, hash_token
+from chalicelib.auth import hash_token
 from chalicelib.clock import iso, parse_instant
 from chalicelib.domain import commands as c
+from chalicelib.domain.access import Principal
 from chalicelib.domain.deadlines import decide_due, next_action_at, pending_actions, running_clocks
 from chalicelib.domain.report import Context, ReportState, decide, replay
 from chalicelib.reference import load_reference
@@ -22,18 +23,15 @@ from chalicelib.store.base import chain_events
 from chalicelib.working_days import ZONES, default_calendar
 from events import report as e
 from events.base import SYSTEM, DomainEvent, StoredEvent
+from tests.support.builders import submit_command, verify_command
+from tests.support.principals import NATIONAL, PUPR_LIAISON, SAMARINDA_ADMIN, reporter
 
 UTC = timezone.utc
 MS = timedelta(milliseconds=1)
 RID = "LAP-DEADL1NE42"
 TOKEN = "rpt_deadline-story-token"
 
-NATIONAL = Principal(role="admin_nasional", user_id="n1")
-SAMARINDA_ADMIN = Principal(role="admin_instansi", user_id="i1", institution_id="pemkot-samarinda")
-PUPR_LIAISON = Principal(role="admin_penghubung", user_id="l1", institution_id="pemkot-samarinda",
-                         unit_id="dinas-pupr")
-REPORTER = Principal(role="reporter", report_token_hash=hash_token(TOKEN))
-PUBLIC = Principal(role="public")
+REPORTER = reporter(TOKEN)
 
 MON_2_MAR = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 09:00 WIB / 10:00 WITA
 FRI_13_MAR = datetime(2026, 3, 13, 3, 0, tzinfo=UTC)  # 10:00 WIB: the Friday before Nyepi and Idul Fitri
@@ -109,16 +107,12 @@ def key_of(event: DomainEvent) -> tuple:
 # ---------------------------------------------------------------------------------------------- commands
 
 def submit(addressed: str | None = None, report_type: str = "complaint") -> c.SubmitReport:
-    return c.SubmitReport(principal=PUBLIC, title="Jalan berlubang di Jl. Juanda", body="Lubang besar di depan "
-                          "pasar, sudah dua bulan tidak diperbaiki.", report_type=report_type,
-                          category_id="infrastruktur.jalan-rusak", region_code="64.72",
-                          addressed_institution_id=addressed, anonymous=False, confidential=False, channel="web",
-                          reporter_ref="ref-0001", access_token_hash=hash_token(TOKEN), location=None)
+    return submit_command(report_type=report_type, addressed_institution_id=addressed, reporter_ref="ref-0001",
+                          access_token_hash=hash_token(TOKEN), location=None)
 
 
 def verify(institution_id: str = "pemkot-samarinda") -> c.VerifyReport:
-    return c.VerifyReport(principal=NATIONAL, institution_id=institution_id, title=None, category_id=None,
-                          report_type=None, requires_inspection=False, anonymous=None, confidential=None)
+    return verify_command(NATIONAL, institution_id)
 
 
 def hold() -> c.HoldReport:

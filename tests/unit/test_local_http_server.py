@@ -6,6 +6,7 @@ import http.client
 import json
 import socket
 import threading
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -13,9 +14,9 @@ import pytest
 from chalice.config import Config
 
 from chalicelib.local.http_server import create_http_server
+from tests.support.api import bilingual_error_of
+from tests.support.builders import REPORT_JALAN_RUSAK as REPORT
 
-REPORT = {"title": "Jalan rusak", "body": "Jalan berlubang di depan pasar Segiri", "type": "complaint",
-          "region_code": "64.72", "category_id": "infrastruktur.jalan-rusak"}
 JSON = {"Content-Type": "application/json"}
 
 
@@ -55,12 +56,7 @@ def server(services):
 
 
 def _error(status: int, headers: Any, body: bytes, expected_status: int, code: str) -> dict[str, Any]:
-    assert status == expected_status, (status, body)
-    assert headers["Content-Type"] == "application/json"
-    error = json.loads(body)
-    assert error["code"] == code, error
-    assert error["message"] and error["pesan"] and error["pesan"] != error["message"]
-    return error
+    return bilingual_error_of(SimpleNamespace(status_code=status, headers=headers, body=body), expected_status, code)
 
 
 def _event_count(services) -> int:

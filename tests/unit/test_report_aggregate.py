@@ -16,17 +16,27 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib.auth import Principal, hash_token
+from chalicelib.auth import hash_token
 from chalicelib.domain import commands as c
+from chalicelib.domain.access import Principal
 from chalicelib.domain.report import Context, ReportState, decide, evolve, replay
-from chalicelib.errors import (Forbidden, InvalidTransition, ReportNotFound, RuleViolated, Unauthenticated,
-                               UnknownReference, ValidationFailed)
+from chalicelib.errors import (
+    Forbidden,
+    InvalidTransition,
+    ReportNotFound,
+    RuleViolated,
+    Unauthenticated,
+    UnknownReference,
+    ValidationFailed,
+)
 from chalicelib.reference import load_reference
 from chalicelib.store.base import chain_events
 from chalicelib.working_days import default_calendar
 from events import report as e
 from events.base import Actor, DomainEvent, StoredEvent
 from events.chain import GENESIS
+from tests.support.builders import submit_command, verify_command
+from tests.support.principals import NATIONAL, PUBLIC, PUPR_LIAISON, SAMARINDA_ADMIN, reporter
 
 UTC = timezone.utc
 
@@ -35,19 +45,15 @@ NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 RID = "LAP-7K3M9QX2RT"
 TOKEN = "rpt_the-reporters-own-secret"
 
-NATIONAL = Principal(role="admin_nasional", user_id="n1")
-SAMARINDA_ADMIN = Principal(role="admin_instansi", user_id="i1", institution_id="pemkot-samarinda")
+# Besides the shared cast (tests/support/principals.py: NATIONAL n1, SAMARINDA_ADMIN i1, PUPR_LIAISON l1, PUBLIC):
 KALTIM_ADMIN = Principal(role="admin_instansi", user_id="i2", institution_id="pemprov-kaltim")
-PUPR_LIAISON = Principal(role="admin_penghubung", user_id="l1", institution_id="pemkot-samarinda",
-                         unit_id="dinas-pupr")
 KOMINFO_LIAISON = Principal(role="admin_penghubung", user_id="l2", institution_id="pemkot-samarinda",
                             unit_id="dinas-kominfo")
 # Same unit id, other institution: Kaltim province also has a "dinas-pupr".
 KALTIM_PUPR_LIAISON = Principal(role="admin_penghubung", user_id="l3", institution_id="pemprov-kaltim",
                                 unit_id="dinas-pupr")
-REPORTER = Principal(role="reporter", report_token_hash=hash_token(TOKEN))
-OTHER_REPORTER = Principal(role="reporter", report_token_hash=hash_token("rpt_somebody-elses-token"))
-PUBLIC = Principal(role="public")
+REPORTER = reporter(TOKEN)
+OTHER_REPORTER = reporter("rpt_somebody-elses-token")
 OMBUDSMAN = Principal(role="ombudsman", user_id="o1")
 SUPERVISOR = Principal(role="supervisor", user_id="s1")
 SYSTEM = Principal(role="system", user_id="lapor-system")
@@ -108,12 +114,9 @@ def state_of(history: list[StoredEvent]) -> ReportState:
 
 
 def submit(**overrides) -> c.SubmitReport:
-    fields = dict(principal=PUBLIC, title="Jalan berlubang di Jl. Juanda", body="Lubang besar di depan pasar, "
-                  "sudah dua bulan tidak diperbaiki.", report_type="complaint",
-                  category_id="infrastruktur.jalan-rusak", region_code="64.72", addressed_institution_id=None,
-                  anonymous=False, confidential=False, channel="web", reporter_ref="ref-0001",
-                  access_token_hash=hash_token(TOKEN), location={"lat": -0.5022, "lon": 117.1536})
-    return c.SubmitReport(**(fields | overrides))
+    return submit_command(**(dict(body="Lubang besar di depan pasar, sudah dua bulan tidak diperbaiki.",
+                                  reporter_ref="ref-0001", access_token_hash=hash_token(TOKEN),
+                                  location={"lat": -0.5022, "lon": 117.1536}) | overrides))
 
 
 def hold(principal: Principal = NATIONAL, question: str = "Di titik mana tepatnya lubang itu?") -> c.HoldReport:
@@ -125,9 +128,7 @@ def reply(principal: Principal = REPORTER, message: str = "Di depan Pasar Segiri
 
 
 def verify(principal: Principal = NATIONAL, **overrides) -> c.VerifyReport:
-    fields = dict(institution_id="pemkot-samarinda", title=None, category_id=None, report_type=None,
-                  requires_inspection=False, anonymous=None, confidential=None)
-    return c.VerifyReport(principal=principal, **(fields | overrides))
+    return verify_command(principal, **overrides)
 
 
 def archive(reason: str, duplicate_of: str | None = None, note: str | None = None,

@@ -25,6 +25,7 @@ from events import report as e
 from events.base import Actor, StoredEvent
 from events.chain import GENESIS, canonical_json, event_hash
 from projections.archive import FileArchive, read_archive
+from tests.support.builders import submitted_event
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
 R1, R2, R3 = "LAP-SEGEL00001", "LAP-SEGEL00002", "LAP-SEGEL00003"
@@ -36,11 +37,7 @@ INSTITUTION = Actor(role="admin_instansi", user_id="i1", institution_id="pemkot-
 # ------------------------------------------------------------------------------------------------ histories
 
 def submitted() -> e.ReportSubmitted:
-    return e.ReportSubmitted(title="Jalan berlubang", body="Lubang besar di depan pasar Segiri.",
-                             report_type="complaint", category_id="infrastruktur.jalan-rusak", region_code="64.72",
-                             addressed_institution_id="pemkot-samarinda", anonymous=False, confidential=False,
-                             reporter_ref=None, access_token_hash="", location=None,
-                             verification_due="2026-03-05T02:00:00.000Z")
+    return submitted_event(addressed_institution_id="pemkot-samarinda", verification_due="2026-03-05T02:00:00.000Z")
 
 
 def history() -> list[StoredEvent]:

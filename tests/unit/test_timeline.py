@@ -12,9 +12,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib.auth import Principal, hash_token
+from chalicelib.auth import hash_token
 from chalicelib.clock import iso
 from chalicelib.domain import commands as c
+from chalicelib.domain.access import Principal
 from chalicelib.domain.report import Context, decide, replay
 from chalicelib.reference import load_reference
 from chalicelib.store.base import chain_events
@@ -22,6 +23,8 @@ from chalicelib.timeline import build_timeline
 from chalicelib.working_days import default_calendar
 from events import report as e
 from events.base import SYSTEM, StoredEvent
+from tests.support.builders import submit_command, verify_command
+from tests.support.principals import NATIONAL, PUPR_LIAISON, SAMARINDA_ADMIN, reporter
 
 UTC = timezone.utc
 WITA = timezone(timedelta(hours=8))
@@ -31,13 +34,8 @@ TOKEN = "rpt_timeline-reporter"
 REFERENCE, CALENDAR = load_reference(), default_calendar()
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Monday 2 March, 09:00 WIB / 10:00 WITA
-NATIONAL = Principal(role="admin_nasional", user_id="n1")
-SAMARINDA_ADMIN = Principal(role="admin_instansi", user_id="i1", institution_id="pemkot-samarinda")
 BALIKPAPAN_ADMIN = Principal(role="admin_instansi", user_id="i3", institution_id="pemkot-balikpapan")
-PUPR_LIAISON = Principal(role="admin_penghubung", user_id="l1", institution_id="pemkot-samarinda",
-                         unit_id="dinas-pupr")
-REPORTER = Principal(role="reporter", report_token_hash=hash_token(TOKEN))
-PUBLIC = Principal(role="public")
+REPORTER = reporter(TOKEN)
 
 
 # ------------------------------------------------------------------------------------------------ histories
@@ -63,16 +61,11 @@ def swept(history: list[StoredEvent], event: e.DomainEvent, at: datetime) -> lis
 
 
 def submit(**overrides) -> c.SubmitReport:
-    fields = dict(principal=PUBLIC, title="Jalan berlubang di Jl. Juanda", body="Lubang besar di depan pasar.",
-                  report_type="complaint", category_id="infrastruktur.jalan-rusak", region_code="64.72",
-                  addressed_institution_id=None, anonymous=False, confidential=False, channel="web",
-                  reporter_ref=None, access_token_hash=hash_token(TOKEN), location=None)
-    return c.SubmitReport(**(fields | overrides))
+    return submit_command(**(dict(access_token_hash=hash_token(TOKEN), location=None) | overrides))
 
 
 def verify(institution_id: str = "pemkot-samarinda", principal: Principal = NATIONAL) -> c.VerifyReport:
-    return c.VerifyReport(principal=principal, institution_id=institution_id, title=None, category_id=None,
-                          report_type=None, requires_inspection=False, anonymous=None, confidential=None)
+    return verify_command(principal, institution_id)
 
 
 def assign(unit_id: str = "dinas-pupr") -> c.AssignReport:
