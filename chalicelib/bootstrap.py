@@ -11,14 +11,14 @@ import boto3
 
 from chalicelib.auth import HS256Verifier, JwksVerifier, TokenVerifier
 from chalicelib.clock import system_now
+from chalicelib.domain.working_days import WorkingDayCalendar, default_calendar
 from chalicelib.generations import Generations, LogBounds
-from chalicelib.handlers import CommandHandler
-from chalicelib.notifications import AwsGateway
 from chalicelib.reference import ReferenceData, load_reference
+from chalicelib.services.handlers import CommandHandler
+from chalicelib.services.notifications import AwsGateway
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store.base import EventStore
 from chalicelib.store.dynamodb import DynamoDBEventStore
-from chalicelib.working_days import WorkingDayCalendar, default_calendar
 from infra.tables import DEADLINES, OUTBOX, REPORT_VIEWS, STATS, physical_name
 from projections.archive import S3Archive
 from projections.deadline_index import DeadlineIndex

@@ -18,7 +18,7 @@ def project_stream_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def sweep_deadlines_at(event_time: str) -> dict[str, Any]:
     """The scheduled sweep, as of the instant EventBridge says it fired (time is passed in, not read here)."""
     from chalicelib.clock import parse_instant
-    from chalicelib.sweep import sweep
+    from chalicelib.services.sweep import sweep
 
     return sweep(get_services(), parse_instant(event_time)).to_dict()
 
@@ -26,7 +26,7 @@ def sweep_deadlines_at(event_time: str) -> dict[str, Any]:
 def send_notifications_at(event_time: str) -> dict[str, Any]:
     """The scheduled sender, as of the instant EventBridge says it fired."""
     from chalicelib.clock import parse_instant
-    from chalicelib.notifications import send_due
+    from chalicelib.services.notifications import send_due
 
     services = get_services()
     return send_due(services.outbox, services.store, services.notification_gateway(),

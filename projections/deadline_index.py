@@ -12,8 +12,8 @@ from typing import Any, Callable
 from chalicelib.clock import parse_instant
 from chalicelib.domain.deadlines import next_action_at
 from chalicelib.domain.report import Context, ReportState, evolve, state_from_json, state_to_json
+from chalicelib.domain.working_days import WorkingDayCalendar
 from chalicelib.reference import ReferenceData
-from chalicelib.working_days import WorkingDayCalendar
 from events.base import StoredEvent
 from events.report import REPORT_EVENTS
 from projections.guard import next_in_line

@@ -14,8 +14,8 @@ from typing import Any, Callable
 from chalicelib.clock import parse_instant
 from chalicelib.domain.deadlines import NATIONAL_ZONE, institution_zone
 from chalicelib.domain.vocabulary import Role
+from chalicelib.domain.working_days import ZONES
 from chalicelib.reference import ReferenceData
-from chalicelib.working_days import ZONES
 from events import report as e
 from events.base import StoredEvent
 from projections.guard import next_in_line

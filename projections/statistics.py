@@ -18,8 +18,8 @@ from chalicelib.clock import parse_instant
 from chalicelib.domain.deadlines import MET_BY, NATIONAL_ZONE, ends_overdue, reporting_zone
 from chalicelib.domain.report import status_after
 from chalicelib.domain.vocabulary import HANDLING_BUCKET_NAMES, HANDLING_BUCKETS, Status, province_of
+from chalicelib.domain.working_days import WorkingDayCalendar
 from chalicelib.reference import ReferenceData
-from chalicelib.working_days import WorkingDayCalendar
 from events import report as e
 from events.base import StoredEvent
 from events.institution import InstitutionIndicatorsRecorded

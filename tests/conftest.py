@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from chalicelib.bootstrap import build_services, use_services  # noqa: E402
-from chalicelib.local.pump import StreamPump  # noqa: E402
+from infra.local.pump import StreamPump  # noqa: E402
 from infra.tables import create_tables  # noqa: E402
 from tests import moto_speedups  # noqa: E402
 

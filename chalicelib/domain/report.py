@@ -23,6 +23,7 @@ from chalicelib.domain.access import (
 )
 from chalicelib.domain.deadlines import NATIONAL_ZONE, decide_due
 from chalicelib.domain.vocabulary import AWAITING_FOLLOW_UP, OPEN, Role, Status
+from chalicelib.domain.working_days import WorkingDayCalendar
 from chalicelib.errors import (
     Forbidden,
     InvalidTransition,
@@ -33,7 +34,6 @@ from chalicelib.errors import (
     ValidationFailed,
 )
 from chalicelib.reference import ReferenceData
-from chalicelib.working_days import WorkingDayCalendar
 from events import report as e
 from events.base import DomainEvent, StoredEvent
 

@@ -20,12 +20,12 @@ from typing import Any, Callable
 from chalice import Blueprint, Response
 
 from chalicelib.auth import principal_from_headers
-from chalicelib.domain.access import Principal
 from chalicelib.bootstrap import Services, get_services
+from chalicelib.domain.access import Principal
 from chalicelib.errors import LaporError, MethodNotAllowed, NotFound, ReportNotFound, ValidationFailed
-from chalicelib.handlers import Request, fingerprint
 from chalicelib.http.errors import JSON_HEADERS, error_response, internal_error_response
 from chalicelib.http.validation import Schema, check_header_text, check_query, parse_json_body, validate
+from chalicelib.services.handlers import Request, fingerprint
 
 # What Chalice (and so API Gateway) can route, in the order the Allow header lists them.
 ROUTABLE_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

@@ -13,7 +13,7 @@ from chalicelib.errors import Forbidden, NotFound, ReportNotFound, ValidationFai
 from chalicelib.http.endpoint import Call, endpoint
 from chalicelib.http.validation import Field
 from chalicelib.reference import Institution, Region
-from chalicelib.timeline import build_timeline
+from chalicelib.services.timeline import build_timeline
 from projections.statistics import NATIONAL, figures
 
 _PERIOD = re.compile(r"^(20\d\d)(?:-Q([1-4])|-(0[1-9]|1[0-2]))?$")

@@ -15,7 +15,7 @@ DynamoDB. Large tables are filled, and the 100,000-event rebuild runs, against t
    our DynamoDBEventStore, and aett 3.4.1. Commands are interleaved one by one across contenders.
 4. Projection throughput: a 400-event log through every read model (and all of them as the projector), against
    the speed of reading the same log back (tests/bench/read_models.py).
-5. `lapor rebuild` (chalicelib.operations.rebuild): that log over HTTP, and 100,000 events in-process
+5. `lapor rebuild` (chalicelib.services.operations.rebuild): that log over HTTP, and 100,000 events in-process
    (tests/bench/rebuild.py).
 6. Requests and items read per GET /stats/regions/{code}, GET /queue (first and cursor page) and GET /rankings
    at 1,000 and at 100,000 reports: they must be equal (tests/bench/read_models.py).
@@ -68,9 +68,9 @@ from chalicelib.domain.vocabulary import Role  # noqa: E402
 from chalicelib.bootstrap import Services, build_services, use_services  # noqa: E402
 from chalicelib.domain import commands as c  # noqa: E402
 from chalicelib.errors import ConcurrencyConflict  # noqa: E402
-from chalicelib.handlers import Request  # noqa: E402
+from chalicelib.services.handlers import Request  # noqa: E402
 from tests import moto_speedups  # noqa: E402
-from chalicelib.local.pump import StreamPump  # noqa: E402
+from infra.local.pump import StreamPump  # noqa: E402
 from chalicelib.store.base import Append, chain_events  # noqa: E402
 from chalicelib.store.dynamodb import DynamoDBEventStore, to_item  # noqa: E402
 from chalicelib.store.models import EventItem, bind  # noqa: E402

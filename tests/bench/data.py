@@ -21,13 +21,13 @@ from chalicelib.domain import commands as c
 from chalicelib.domain.access import ANONYMOUS_PUBLIC, Principal
 from chalicelib.domain.report import ReportState, replay, state_to_json
 from chalicelib.domain.vocabulary import Role
-from chalicelib.handlers import CommandHandler, Request, new_report_id
+from chalicelib.domain.working_days import WorkingDayCalendar
 from chalicelib.reference import ReferenceData
+from chalicelib.services.handlers import CommandHandler, Request, new_report_id
 from chalicelib.store.base import chain_events
 from chalicelib.store.dynamodb import to_item
 from chalicelib.store.memory import InMemoryEventStore
 from chalicelib.store.models import EventItem
-from chalicelib.working_days import WorkingDayCalendar
 from events.base import Actor, DomainEvent, StoredEvent
 from projections.report_view import ReportViewItem, apply, index_keys, summary
 from projections.statistics import ReportFacts, contribution, difference, fold

@@ -1,7 +1,7 @@
 """Section 8: the local runtime's pieces on DynamoDB Local beside moto — submit throughput over HTTP and
 projection lag through the stream pump, in one run, with the same code on both.
 
-For each backend: the tables from infra/, the Chalice app on the local HTTP server (chalicelib/local/
+For each backend: the tables from infra/, the Chalice app on the local HTTP server (infra/local/
 http_server.py), the stream pump with a file checkpoint invoking the real projector — what `lapor serve`
 runs, minus the schedulers. CLIENTS threads submit REPORTS reports over HTTP (a new connection per request,
 as a phone would); every submission's acknowledgement time and the time the pump handed its event to the
@@ -49,9 +49,9 @@ def run_backend(backend: str, url: str, workdir: Path, reports: int = REPORTS, c
     import app as app_module
     from chalicelib.bootstrap import build_services, use_services
     from chalicelib.clock import system_now
-    from chalicelib.local.http_server import create_http_server
-    from chalicelib.local.pump import Checkpoints, StreamPump
-    from chalicelib.notifications import FileGateway
+    from infra.local.http_server import create_http_server
+    from infra.local.pump import Checkpoints, StreamPump
+    from chalicelib.services.notifications import FileGateway
     from chalicelib.settings import Settings
     from infra.tables import create_tables
 
@@ -137,7 +137,7 @@ def with_backends(run: Callable[[str, str], LocalRun]) -> list[LocalRun]:
     """DynamoDB Local on disk (as `make run`), then moto's server with the test suite's fixes."""
     from moto.server import ThreadedMotoServer
 
-    from chalicelib.local.dynamodb_local import DynamoDBLocal, find_installation
+    from infra.local.dynamodb_local import DynamoDBLocal, find_installation
     from tests import moto_speedups
 
     results = []

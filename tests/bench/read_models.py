@@ -15,8 +15,8 @@ from typing import Any, Callable
 import boto3
 
 from chalicelib.bootstrap import Services, build_services, use_services
-from chalicelib.handlers import new_report_id
-from chalicelib.operations import days_between
+from chalicelib.services.handlers import new_report_id
+from chalicelib.services.operations import days_between
 from chalicelib.store.models import EventItem, bind
 from events.base import StoredEvent
 from infra.tables import DEADLINES, OUTBOX, REPORT_VIEWS, STATS, create_table, create_tables

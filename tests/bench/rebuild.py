@@ -1,4 +1,4 @@
-"""5. `lapor rebuild` (chalicelib.operations.rebuild) over a small log on the server and 100,000 events in-process.
+"""5. `lapor rebuild` (chalicelib.services.operations.rebuild) over a small log on the server and 100,000 events in-process.
 
 Over HTTP, every event of a rebuild costs two round trips to the moto server (a consistent GetItem and a
 conditional PutItem), a few ms each: 100,000 events would take 15+ minutes there, beyond this benchmark's
@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 
 from chalicelib.bootstrap import Services, build_services
-from chalicelib.operations import RebuildProgress, days_between, rebuild
+from chalicelib.services.operations import RebuildProgress, days_between, rebuild
 from chalicelib.store.models import EventItem, bind
 from events.chain import verify_chain
 from infra.tables import EVENTS, REPORT_VIEWS, STATS, create_tables
@@ -226,7 +226,7 @@ def render_rebuild(result: RebuildResults) -> list[str]:
     lines: list[str] = []
     add = lines.append
     log = result.large_log
-    add(f"## 5. Rebuild (`chalicelib.operations.rebuild`): {result.small_events:,} events over HTTP and in-process, "
+    add(f"## 5. Rebuild (`chalicelib.services.operations.rebuild`): {result.small_events:,} events over HTTP and in-process, "
         f"{log.events:,} events in-process")
     add("")
     add("`rebuild` creates the next table generation, reads the log day by day through the by-day index, feeds "

@@ -19,9 +19,9 @@ import boto3
 from chalicelib.bootstrap import build_services
 from chalicelib.clock import iso
 from chalicelib.domain.report import replay
-from chalicelib.handlers import new_report_id
+from chalicelib.services.handlers import new_report_id
+from chalicelib.services.sweep import SweepResult, sweep
 from chalicelib.store.base import Append
-from chalicelib.sweep import SweepResult, sweep
 from infra.tables import DEADLINES, EVENTS, create_tables
 from tests.bench import data
 from tests.bench.common import COUNTER, REGION, Usage, batch_put, breakdown, delete_tables, dynamodb_client, in_process

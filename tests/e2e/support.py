@@ -40,7 +40,7 @@ def call(method: str, url: str, body: dict | None = None, headers: dict | None =
 
 
 def lapor(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "chalicelib.cli", "--home", str(home), *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "infra.cli", "--home", str(home), *args], cwd=ROOT,
                           capture_output=True, text=True, check=check, timeout=300)
 
 
@@ -98,7 +98,7 @@ class LocalServer:
         # Output to a file, not a pipe: a pipe nobody reads fills up and blocks the server.
         self._log = self.home.parent / f"serve-{len(self.outputs) + 1}.log"
         with self._log.open("w") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "chalicelib.cli", "serve"], cwd=ROOT,
+            self.process = subprocess.Popen([sys.executable, "-m", "infra.cli", "serve"], cwd=ROOT,
                                             env=env(self.home, self.port) | settings, stdout=log, stderr=subprocess.STDOUT,
                                             text=True, preexec_fn=preexec)
         deadline = time.monotonic() + timeout

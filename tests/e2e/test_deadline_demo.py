@@ -20,7 +20,7 @@ from typing import Any, Callable
 import pytest
 
 from chalicelib.clock import iso, parse_instant
-from chalicelib.working_days import default_calendar
+from chalicelib.domain.working_days import default_calendar
 
 ROOT = Path(__file__).resolve().parents[2]
 EMAIL = "warga.samarinda@example.id"
@@ -55,7 +55,7 @@ def _env(home: Path, port: int) -> dict[str, str]:
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "DYNAMODB_ENDPOINT"}
-    return subprocess.run([sys.executable, "-m", "chalicelib.cli", "--home", str(home), *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "infra.cli", "--home", str(home), *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -82,7 +82,7 @@ def server(tmp_path):
     home, port = tmp_path / "home", _free_port()
     home.mkdir()
     log = (tmp_path / "serve.log").open("w+", encoding="utf-8")
-    process = subprocess.Popen([sys.executable, "-m", "chalicelib.cli", "serve"], cwd=ROOT, env=_env(home, port),
+    process = subprocess.Popen([sys.executable, "-m", "infra.cli", "serve"], cwd=ROOT, env=_env(home, port),
                                stdout=log, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -159,7 +159,7 @@ def test_a_second_server_on_the_same_folder_is_refused(local_server):
 
     from tests.e2e.support import ROOT, env, free_port
 
-    refused = subprocess.run([sys.executable, "-m", "chalicelib.cli", "serve"], cwd=ROOT, timeout=60,
+    refused = subprocess.run([sys.executable, "-m", "infra.cli", "serve"], cwd=ROOT, timeout=60,
                              env=env(local_server.home, free_port()), capture_output=True, text=True)
     assert refused.returncode != 0
     assert "another server is already running" in refused.stderr

@@ -5,12 +5,12 @@ from datetime import datetime, timezone
 
 from chalicelib.domain import commands as c
 from chalicelib.domain.access import Principal
-from chalicelib.handlers import CommandHandler, Request
-from chalicelib.local.state import LocalState
-from chalicelib.operations import export
+from chalicelib.domain.working_days import default_calendar
+from infra.local.state import LocalState
 from chalicelib.reference import load_reference
+from chalicelib.services.handlers import CommandHandler, Request
+from chalicelib.services.operations import export
 from chalicelib.store.memory import InMemoryEventStore
-from chalicelib.working_days import default_calendar
 from tests.e2e.support import bearer, call, eventually, wait_for
 
 NATIONAL = Principal(role="admin_nasional", user_id="verifikator-01")

@@ -5,7 +5,11 @@ import json
 import signal
 from datetime import datetime, timedelta, timezone
 
-from tests.e2e.support import call as _call, eventually, lapor as _lapor, token as _token, wait_for as _wait_for
+from tests.e2e.support import call as _call
+from tests.e2e.support import eventually
+from tests.e2e.support import lapor as _lapor
+from tests.e2e.support import token as _token
+from tests.e2e.support import wait_for as _wait_for
 
 
 def _submit(base: str, title: str) -> dict:

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.operations import rebuild, verify_log
-from chalicelib.sweep import sweep
+from chalicelib.services.operations import rebuild, verify_log
+from chalicelib.services.sweep import sweep
 from tests.support.builders import REPORT_JALAN_RUSAK
 from tests.support.tokens import ADMIN_SAMARINDA, NASIONAL, OMBUDSMAN
 

@@ -357,7 +357,7 @@ def test_concurrent_identical_commands_from_threads_write_one_event(api, service
 
     from chalicelib.domain.access import Principal
     from chalicelib.errors import LaporError
-    from chalicelib.handlers import Request
+    from chalicelib.services.handlers import Request
 
     report_id, _ = submit_report(api)
     barrier, outcomes = threading.Barrier(2), []

@@ -23,7 +23,7 @@ from moto import mock_aws
 from chalicelib.bootstrap import Services, build_services, use_services
 from chalicelib.clock import iso
 from chalicelib.http.stats_routes import composite_score
-from chalicelib.local.pump import StreamPump
+from infra.local.pump import StreamPump
 from infra.tables import create_tables
 from tests.support.api import Api, body_of, error_of
 from tests.support.builders import DRAINASE, JALAN, SITI
@@ -699,7 +699,7 @@ def test_statistics_of_an_unknown_institution_are_not_found(sw):
 
 
 def test_a_report_the_sweep_reminded_counts_overdue_until_the_institution_answers(new_world):
-    from chalicelib.sweep import sweep
+    from chalicelib.services.sweep import sweep
 
     world = new_world()
     world.submit("late")

@@ -111,7 +111,18 @@ def test_bundle_holds_the_top_level_packages_and_data_files(packaged):
     expected |= {str(p.relative_to(ROOT)) for p in (ROOT / "chalicelib" / "reference" / "data").glob("*.json")}
     expected.add("chalicelib/data/working_day_overrides.json")
     assert any(n.startswith("chalicelib/reference/data/") and n.endswith(".json") for n in expected)
+    expected |= {"infra/__init__.py", "infra/tables.py"}  # the table specs the Lambda code needs
     assert not sorted(expected - names)
+
+
+def test_bundle_leaves_out_the_local_runtime_the_cli_and_the_build_time_template(packaged):
+    names = packaged["zip_names"]
+    shipped_infra = sorted(n for n in names if n.startswith("infra/"))
+    assert shipped_infra == ["infra/__init__.py", "infra/tables.py"], shipped_infra
+    local = [n for n in names if n.startswith(("infra/local/", "chalicelib/local/")) or n.endswith("cli.py")
+             or "LoopbackDynamoDB" in n or "moto_speedups" in n]
+    assert local == []
+    assert (ROOT / "infra" / "local" / "server.py").exists()  # it exists, it just does not ship
 
 
 def _run_from_bundle(bundle: Path, body: str) -> subprocess.CompletedProcess:
@@ -142,7 +153,7 @@ def test_handlers_import_from_the_bundle_alone(packaged):
         # What the first request / first stream batch imports lazily, and the package data they read.
         import chalicelib.lambdas, projections.runner, projections.stream, boto3.dynamodb.types
         from chalicelib.reference import load_reference
-        from chalicelib.working_days import default_calendar
+        from chalicelib.domain.working_days import default_calendar
         load_reference()
         default_calendar()
         print("routes", len(app.app.routes))

@@ -18,7 +18,7 @@ from moto import mock_aws
 
 from chalicelib.auth import hash_token
 from chalicelib.domain import commands as c
-from chalicelib.operations import export, restore, verify_log
+from chalicelib.services.operations import export, restore, verify_log
 from chalicelib.store.base import chain_events
 from chalicelib.store.memory import InMemoryEventStore
 from events import report as e

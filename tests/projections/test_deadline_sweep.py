@@ -61,9 +61,9 @@ from chalicelib.bootstrap import Services, build_services, use_services  # noqa:
 from chalicelib.clock import iso  # noqa: E402
 from chalicelib.domain.report import ReportState, state_to_json  # noqa: E402
 from chalicelib.errors import ConcurrencyConflict  # noqa: E402
-from chalicelib.local.pump import StreamPump  # noqa: E402
-from chalicelib.operations import verify_log  # noqa: E402
-from chalicelib.sweep import sweep  # noqa: E402
+from infra.local.pump import StreamPump  # noqa: E402
+from chalicelib.services.operations import verify_log  # noqa: E402
+from chalicelib.services.sweep import sweep  # noqa: E402
 from infra.tables import DEADLINES, create_tables  # noqa: E402
 from tests.support.api import Api, body_of  # noqa: E402
 from tests.support.builders import REPORT_JALAN_BERLUBANG as REPORT  # noqa: E402

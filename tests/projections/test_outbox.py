@@ -23,9 +23,17 @@ from chalice.test import Client
 
 from chalicelib.bootstrap import build_services, use_services
 from chalicelib.clock import iso
-from chalicelib.notifications import BACKOFF, MAX_ATTEMPTS, AwsGateway, Delivery, Rejected, TemporaryFailure, send_due
+from chalicelib.services.notifications import (
+    BACKOFF,
+    MAX_ATTEMPTS,
+    AwsGateway,
+    Delivery,
+    Rejected,
+    TemporaryFailure,
+    send_due,
+)
+from chalicelib.services.sweep import sweep
 from chalicelib.store.base import Append, PersonalRecord, chain_events
-from chalicelib.sweep import sweep
 from events import report as e
 from events.base import Actor
 from projections.outbox import Outbox

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.operations import UnknownLogStart, rebuild
+from chalicelib.services.operations import UnknownLogStart, rebuild
 from tests.support.builders import REPORT_JALAN_RUSAK as REPORT
 
 

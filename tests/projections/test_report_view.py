@@ -19,11 +19,11 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 import app as app_module
-from chalicelib import handlers
 from chalicelib.bootstrap import Services, build_services, use_services
 from chalicelib.domain import commands as c
 from chalicelib.domain.report import OPEN_STATUSES, replay
-from chalicelib.local.pump import StreamPump
+from infra.local.pump import StreamPump
+from chalicelib.services import handlers
 from chalicelib.store.memory import InMemoryEventStore
 from events.base import StoredEvent
 from infra.tables import create_tables

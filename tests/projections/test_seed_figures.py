@@ -14,7 +14,7 @@ from chalice.test import Client
 from chalicelib.bootstrap import build_services, use_services
 from chalicelib.domain import commands as c
 from chalicelib.domain.access import Principal
-from chalicelib.handlers import Request
+from chalicelib.services.handlers import Request
 from chalicelib.store.memory import InMemoryEventStore
 from projections.runner import Projector
 from projections.statistics import InMemoryCounters

@@ -21,11 +21,11 @@ import pytest
 from chalicelib.auth import hash_token
 from chalicelib.clock import iso
 from chalicelib.domain import commands as c
-from chalicelib.handlers import CommandHandler
+from chalicelib.domain.working_days import default_calendar
 from chalicelib.reference import load_reference
+from chalicelib.services.handlers import CommandHandler
 from chalicelib.store.base import Append, chain_events
 from chalicelib.store.memory import InMemoryEventStore
-from chalicelib.working_days import default_calendar
 from events import report as e
 from events.base import SYSTEM, Actor, StoredEvent
 from infra.tables import STATS, create_table

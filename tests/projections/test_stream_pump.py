@@ -14,9 +14,9 @@ import boto3
 import pytest
 
 import app as app_module
-from chalicelib import cli
-from chalicelib.local.pump import Checkpoints, FailureQueue, StreamPump, default_backoff, read_failures
-from chalicelib.local.state import LocalState
+from infra import cli
+from infra.local.pump import Checkpoints, FailureQueue, StreamPump, default_backoff, read_failures
+from infra.local.state import LocalState
 from tests.support.api import body_of
 
 REPORT = {"title": "Lampu jalan padam", "body": "Lampu jalan di Jl. Juanda padam sejak sepekan",

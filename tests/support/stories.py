@@ -8,10 +8,10 @@ from typing import Any
 
 from chalicelib.domain import commands as c
 from chalicelib.domain.access import Principal
-from chalicelib.handlers import CommandHandler, Request
+from chalicelib.domain.working_days import default_calendar
 from chalicelib.reference import load_reference
+from chalicelib.services.handlers import CommandHandler, Request
 from chalicelib.store.base import chain_events
-from chalicelib.working_days import default_calendar
 from events import report as e
 from events.base import SYSTEM, Actor, DomainEvent, StoredEvent
 from tests.support.builders import submit_command

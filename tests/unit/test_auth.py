@@ -6,8 +6,15 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chalicelib.auth import (TOKEN_AUDIENCE, HS256Verifier, JwksVerifier, hash_token, mint_token,
-                             principal_from_headers, reporter_token)
+from chalicelib.auth import (
+    TOKEN_AUDIENCE,
+    HS256Verifier,
+    JwksVerifier,
+    hash_token,
+    mint_token,
+    principal_from_headers,
+    reporter_token,
+)
 from chalicelib.domain.access import ANONYMOUS_PUBLIC, tokens_match
 from chalicelib.errors import Unauthenticated
 from tests.conftest import T0

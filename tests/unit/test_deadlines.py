@@ -2,7 +2,7 @@
 
 Histories are built through the real commands (`decide` + `chain_events`, as the application writes them);
 a "sweep" below is `decide_due` at one instant, its events chained onto the history from the system actor,
-exactly as chalicelib/sweep.py does. Every expected instant is worked by hand against the 2026 Indonesian
+exactly as chalicelib/services/sweep.py does. Every expected instant is worked by hand against the 2026 Indonesian
 calendar: 18–24 March 2026 are not working days (Nyepi and Idul Fitri with their cuti bersama), 3 April
 2026 is Good Friday. Samarinda is WITA (17:00 = 09:00Z); the national admin works in WIB (17:00 = 10:00Z).
 """
@@ -18,9 +18,9 @@ from chalicelib.domain import commands as c
 from chalicelib.domain.access import Principal
 from chalicelib.domain.deadlines import decide_due, next_action_at, pending_actions, running_clocks
 from chalicelib.domain.report import Context, ReportState, decide, replay
+from chalicelib.domain.working_days import ZONES, default_calendar
 from chalicelib.reference import load_reference
 from chalicelib.store.base import chain_events
-from chalicelib.working_days import ZONES, default_calendar
 from events import report as e
 from events.base import SYSTEM, DomainEvent, StoredEvent
 from tests.support.builders import submit_command, verify_command
@@ -63,7 +63,7 @@ def due_at(history: list[StoredEvent], at: datetime) -> list[DomainEvent]:
 
 
 def swept(history: list[StoredEvent], at: datetime) -> tuple[list[StoredEvent], list[DomainEvent]]:
-    """One sweep at `at`: what is due, recorded from the system actor as chalicelib/sweep.py records it."""
+    """One sweep at `at`: what is due, recorded from the system actor as chalicelib/services/sweep.py records it."""
     new = due_at(history, at)
     if not new:
         return history, []

@@ -1,4 +1,4 @@
-"""chalicelib.local.http_server over real HTTP: the gateway's own answers are JSON `{code, message, pesan}`, and
+"""infra.local.http_server over real HTTP: the gateway's own answers are JSON `{code, message, pesan}`, and
 closing the server waits for the requests in flight (the local runtime drains the stream right after)."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import boto3
 import pytest
 from chalice.config import Config
 
-from chalicelib.local.http_server import create_http_server
+from infra.local.http_server import create_http_server
 from tests.support.api import bilingual_error_of
 from tests.support.builders import REPORT_JALAN_RUSAK as REPORT
 

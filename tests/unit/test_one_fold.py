@@ -12,11 +12,11 @@ from chalicelib.domain import commands as c
 from chalicelib.domain.access import Principal
 from chalicelib.domain.report import evolve, replay
 from chalicelib.domain.vocabulary import HANDLING_BUCKETS, PUBLIC_BUCKETS, Role
-from chalicelib.handlers import CommandHandler, Request
+from chalicelib.domain.working_days import default_calendar
 from chalicelib.reference import load_reference
+from chalicelib.services.handlers import CommandHandler, Request
+from chalicelib.services.sweep import SWEEPER
 from chalicelib.store.memory import InMemoryEventStore
-from chalicelib.sweep import SWEEPER
-from chalicelib.working_days import default_calendar
 from projections import outbox, report_view, statistics
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)

@@ -20,6 +20,7 @@ from chalicelib.auth import hash_token
 from chalicelib.domain import commands as c
 from chalicelib.domain.access import Principal
 from chalicelib.domain.report import Context, ReportState, decide, evolve, replay
+from chalicelib.domain.working_days import default_calendar
 from chalicelib.errors import (
     Forbidden,
     InvalidTransition,
@@ -31,7 +32,6 @@ from chalicelib.errors import (
 )
 from chalicelib.reference import load_reference
 from chalicelib.store.base import chain_events
-from chalicelib.working_days import default_calendar
 from events import report as e
 from events.base import Actor, DomainEvent, StoredEvent
 from events.chain import GENESIS

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from chalicelib.auth import HS256Verifier
-from chalicelib.cli import main
-from chalicelib.local.state import LOCAL_ISSUER, LocalState
+from infra.cli import main
+from infra.local.state import LOCAL_ISSUER, LocalState
 from chalicelib.settings import Settings, SettingsError
 
 

@@ -16,9 +16,9 @@ from types import SimpleNamespace
 
 import pytest
 
-import chalicelib.cli
-from chalicelib.cli import main
-from chalicelib.operations import export, verify_against_archive, verify_log
+import infra.cli
+from infra.cli import main
+from chalicelib.services.operations import export, verify_against_archive, verify_log
 from chalicelib.store.base import Append, chain_events
 from chalicelib.store.memory import InMemoryEventStore
 from events import report as e
@@ -369,7 +369,7 @@ def running(tmp_path, monkeypatch):
         (tmp_path / "archive.jsonl").unlink(missing_ok=True)
         archived(tmp_path, archive_events)
         services = SimpleNamespace(store=table(log), generations=SimpleNamespace(log_days=lambda: log_days))
-        monkeypatch.setattr(chalicelib.cli, "_running", lambda args: services)
+        monkeypatch.setattr(infra.cli, "_running", lambda args: services)
         return main(["--home", str(tmp_path), "verify", *options])
     return run
 

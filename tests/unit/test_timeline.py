@@ -17,10 +17,10 @@ from chalicelib.clock import iso
 from chalicelib.domain import commands as c
 from chalicelib.domain.access import Principal
 from chalicelib.domain.report import Context, decide, replay
+from chalicelib.domain.working_days import default_calendar
 from chalicelib.reference import load_reference
+from chalicelib.services.timeline import build_timeline
 from chalicelib.store.base import chain_events
-from chalicelib.timeline import build_timeline
-from chalicelib.working_days import default_calendar
 from events import report as e
 from events.base import SYSTEM, StoredEvent
 from tests.support.builders import submit_command, verify_command

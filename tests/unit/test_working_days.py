@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.working_days import (
+from chalicelib.domain.working_days import (
     DEFAULT_OVERRIDES_PATH,
     OFFICE_CLOSE,
     ZONES,

@@ -12,8 +12,8 @@ from typing import Any, Iterable
 from chalicelib.clock import iso, parse_instant
 from chalicelib.domain.deadlines import deadlines_met, handling_zone, running_clocks
 from chalicelib.domain.report import ReportState, evolve
+from chalicelib.domain.working_days import WorkingDayCalendar
 from chalicelib.reference import ReferenceData
-from chalicelib.working_days import WorkingDayCalendar
 from events import report as e
 from events.base import StoredEvent
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from chalicelib.auth import STAFF_ROLES, mint_token
 from chalicelib.clock import system_now
-from chalicelib.local.state import LOCAL_ISSUER, LocalState
+from infra.local.state import LOCAL_ISSUER, LocalState
 
 
 def _state(args: argparse.Namespace) -> LocalState:
@@ -16,7 +16,7 @@ def _state(args: argparse.Namespace) -> LocalState:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from chalicelib.local.server import serve
+    from infra.local.server import serve
 
     return serve(_state(args), args.host, args.port)
 
@@ -49,7 +49,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 def _running(args: argparse.Namespace):
     """Services pointed at the DynamoDB of the `lapor serve` running from the same home folder."""
     from chalicelib.bootstrap import build_services
-    from chalicelib.local.server import fake_aws_credentials
+    from infra.local.server import fake_aws_credentials
     from chalicelib.settings import Settings
 
     state = _state(args)
@@ -91,7 +91,7 @@ def _bar(done: int, total: int, width: int = 30) -> str:
 def cmd_rebuild(args: argparse.Namespace) -> int:
     import time
 
-    from chalicelib.operations import UnknownLogStart, rebuild
+    from chalicelib.services.operations import UnknownLogStart, rebuild
     from infra.tables import REBUILDABLE
 
     services = _running(args)
@@ -118,7 +118,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     import json
 
-    from chalicelib.operations import replay_as_of
+    from chalicelib.services.operations import replay_as_of
 
     as_of = _instant(args.as_of, "--as-of") if args.as_of else system_now()
     state = replay_as_of(_running(args).store, args.report, as_of)
@@ -135,7 +135,7 @@ def _log_events(services, first: str, last: str):
 def cmd_verify(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from chalicelib.operations import verify_against_archive, verify_log
+    from chalicelib.services.operations import verify_against_archive, verify_log
     from projections.archive import read_archive
 
     def existing(name: str) -> Path:
@@ -226,7 +226,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     import json
 
-    from chalicelib.sweep import sweep
+    from chalicelib.services.sweep import sweep
 
     now = _instant(args.now, "--now") if args.now else system_now()
     result = sweep(_running(args), now)
@@ -237,7 +237,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from chalicelib.operations import export
+    from chalicelib.services.operations import export
 
     first, last = _day(args.from_day, "--from"), _day(args.to_day, "--to")
     if first > last:
@@ -253,7 +253,7 @@ def cmd_failures(args: argparse.Namespace) -> int:
     """The stream pump's failure queue: records the projector gave up on after the retry limit."""
     import json
 
-    from chalicelib.local.pump import read_failures
+    from infra.local.pump import read_failures
 
     path = _state(args).failures_path
     entries = read_failures(path)

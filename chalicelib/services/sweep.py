@@ -18,7 +18,7 @@ from chalicelib.domain.access import Principal
 from chalicelib.domain.report import Context
 from chalicelib.domain.vocabulary import Role
 from chalicelib.errors import ConcurrencyConflict
-from chalicelib.handlers import Request
+from chalicelib.services.handlers import Request
 from events.base import SYSTEM
 
 logger = logging.getLogger(__name__)

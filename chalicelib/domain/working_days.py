@@ -52,7 +52,7 @@ OFFICE_CLOSE = time(17, 0)
 DEFAULT_FIRST_YEAR = 2015
 DEFAULT_LAST_YEAR = 2030
 
-DEFAULT_OVERRIDES_PATH = Path(__file__).parent / "data" / "working_day_overrides.json"
+DEFAULT_OVERRIDES_PATH = Path(__file__).parents[1] / "data" / "working_day_overrides.json"
 
 _SATURDAY = 5
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -205,4 +205,4 @@ def check(install_dir: str | None = None) -> int:
 if __name__ == "__main__":
     if sys.argv[1:] == ["--check"]:
         sys.exit(check(os.environ.get("LAPOR_DYNAMODB_LOCAL")))
-    sys.exit("usage: python -m chalicelib.local.dynamodb_local --check")
+    sys.exit("usage: python -m infra.local.dynamodb_local --check")

@@ -25,11 +25,11 @@ import boto3
 from chalicelib.auth import mint_token
 from chalicelib.bootstrap import Services, build_services, use_services
 from chalicelib.clock import iso, system_now
-from chalicelib.local.dynamodb_local import DynamoDBLocal, DynamoDBLocalMissing, find_installation
-from chalicelib.local.pump import Checkpoints, FailureQueue, StreamPump
-from chalicelib.local.state import LOCAL_ISSUER, LocalState
-from chalicelib.notifications import FileGateway
-from chalicelib.operations import days_between, restore, verify_log
+from infra.local.dynamodb_local import DynamoDBLocal, DynamoDBLocalMissing, find_installation
+from infra.local.pump import Checkpoints, FailureQueue, StreamPump
+from infra.local.state import LOCAL_ISSUER, LocalState
+from chalicelib.services.notifications import FileGateway
+from chalicelib.services.operations import days_between, restore, verify_log
 from chalicelib.settings import Settings
 from infra.tables import create_tables
 from projections.archive import FileArchive, read_archive
@@ -183,7 +183,7 @@ def start(state: LocalState, host: str = "127.0.0.1", port: int = 8000) -> Local
 def _http_server(app: Any, host: str, port: int) -> Any:
     from chalice.config import Config
 
-    from chalicelib.local.http_server import create_http_server
+    from infra.local.http_server import create_http_server
 
     config = Config.create(chalice_stage="local", app_name="lapor", lambda_timeout=30, lambda_memory_size=512)
     return create_http_server(app, config, host, port)

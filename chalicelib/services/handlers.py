@@ -16,12 +16,13 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from chalicelib.auth import hash_token, new_salt, reporter_token
-from chalicelib.domain.access import Principal
 from chalicelib.clock import iso
 from chalicelib.domain import commands as c
+from chalicelib.domain.access import Principal
 from chalicelib.domain.institution import RecordInstitutionIndicators, decide_indicators
 from chalicelib.domain.institution import stream_id as institution_stream
 from chalicelib.domain.report import Context, ReportState, decide, evolve, replay
+from chalicelib.domain.working_days import WorkingDayCalendar
 from chalicelib.errors import ConcurrencyConflict, IdempotencyKeyReused, LaporError, ReportNotFound
 from chalicelib.reference import ReferenceData
 from chalicelib.store.base import (
@@ -32,7 +33,6 @@ from chalicelib.store.base import (
     PersonalRecord,
     chain_events,
 )
-from chalicelib.working_days import WorkingDayCalendar
 from events.base import StoredEvent
 from events.chain import canonical_json
 

@@ -1,0 +1,1 @@
+../../infra/tables.py
