@@ -69,3 +69,19 @@ def pump(services):
 @pytest.fixture
 def api(client) -> Api:
     return Api(client)
+
+
+@pytest.fixture
+def dynamodb_calls(monkeypatch) -> list[str]:
+    """Every DynamoDB API call pynamodb makes, by operation name (retries inside botocore not counted)."""
+    from pynamodb.connection.base import Connection
+
+    calls: list[str] = []
+    original = Connection._make_api_call
+
+    def counting(self, operation_name, operation_kwargs):
+        calls.append(operation_name)
+        return original(self, operation_name, operation_kwargs)
+
+    monkeypatch.setattr(Connection, "_make_api_call", counting)
+    return calls

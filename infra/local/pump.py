@@ -196,15 +196,16 @@ class StreamPump:
         try:
             shard.iterator = self._streams.get_shard_iterator(**arguments)["ShardIterator"]
         except self._streams.exceptions.TrimmedDataAccessException:
-            self._caught_up_from_log(shard, position.get("created"))
+            self._catch_up_from_log(shard)
 
-    def _caught_up_from_log(self, shard: _Shard, since: float | None) -> None:
+    def _catch_up_from_log(self, shard: _Shard) -> None:
+        position = self.checkpoints.position(self.stream_arn, shard.shard_id) or {}
         logger.error("stream records after checkpoint %s of shard %s were trimmed; catching up from the log",
-                     (self.checkpoints.position(self.stream_arn, shard.shard_id) or {}).get("after"), shard.shard_id)
+                     position.get("after"), shard.shard_id)
         if self._on_trimmed is None:
             raise RuntimeError(f"shard {shard.shard_id}: records after the checkpoint were trimmed and no "
                                "catch-up from the log is configured")
-        self._on_trimmed(since)
+        self._on_trimmed(position.get("created"))  # from the time of the last record handled
         shard.iterator = self._streams.get_shard_iterator(
             StreamArn=self.stream_arn, ShardId=shard.shard_id, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
 
@@ -217,8 +218,7 @@ class StreamPump:
             shard.iterator = None
             return
         except self._streams.exceptions.TrimmedDataAccessException:
-            self._caught_up_from_log(shard, (self.checkpoints.position(self.stream_arn, shard.shard_id)
-                                             or {}).get("created"))
+            self._catch_up_from_log(shard)
             return
         shard.pending = [self._lambda_record(record) for record in response["Records"]]
         shard.iterator = response.get("NextShardIterator")

@@ -169,8 +169,9 @@ def start(state: LocalState, host: str = "127.0.0.1", port: int = 8000) -> Local
             thread.start()
             system._schedules.append(_Schedule(name, thread))
 
-        system._http = _http_server(app_module.app, host, port)
-        threading.Thread(target=system._http.server.serve_forever, name="http", daemon=True).start()
+        http = _http_server(app_module.app, host, port)
+        threading.Thread(target=http.server.serve_forever, name="http", daemon=True).start()
+        system._http = http  # only once serving: shutdown() would wait forever for a loop never started
     except BaseException:
         system.stop()
         raise

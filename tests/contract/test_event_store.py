@@ -358,22 +358,6 @@ def test_a_stream_larger_than_one_megabyte_loads_whole(store):
 
 # ------------------------------------------------------------------------------------------------ DynamoDB only
 
-@pytest.fixture
-def dynamodb_calls(monkeypatch) -> list[str]:
-    """Every DynamoDB API call pynamodb makes, by operation name (retries inside botocore not counted)."""
-    from pynamodb.connection.base import Connection
-
-    calls: list[str] = []
-    original = Connection._make_api_call
-
-    def counting(self, operation_name, operation_kwargs):
-        calls.append(operation_name)
-        return original(self, operation_name, operation_kwargs)
-
-    monkeypatch.setattr(Connection, "_make_api_call", counting)
-    return calls
-
-
 def test_dynamodb_loads_with_one_query_and_appends_with_one_write(dynamodb_store, dynamodb_calls):
     stream_id = "LAP-BUDGET0001"
     one = chain(stream_id, None, [submitted()], actor=CITIZEN)

@@ -203,18 +203,9 @@ def test_a_refused_request_does_not_use_up_its_key(api, services):
     assert _writes(services)["idempotency"] == 1
 
 
-def test_a_retry_is_answered_from_the_stored_record_with_one_read_and_no_write(api, services, monkeypatch):
+def test_a_retry_is_answered_from_the_stored_record_with_one_read_and_no_write(api, services, dynamodb_calls):
     """What a known key costs: one consistent GetItem of its record — no decision, no transaction tried."""
-    from pynamodb.connection.base import Connection
-
-    calls: list[str] = []
-    original = Connection._make_api_call
-
-    def counting(self, operation_name, operation_kwargs):
-        calls.append(operation_name)
-        return original(self, operation_name, operation_kwargs)
-
-    monkeypatch.setattr(Connection, "_make_api_call", counting)
+    calls = dynamodb_calls
     first = _submit(api, headers=_key("count-0001"))
     assert calls == ["GetItem", "TransactWriteItems"]  # the key is new: look it up, then commit it with the event
     calls.clear()

@@ -1,8 +1,14 @@
-"""Given/when/then for the Report aggregate: a fixed clock, the cast, command builders and stories.
+"""Given/when/then for the Report aggregate tests (tests/unit/test_report_*.py): the clock, the cast, command
+builders and stories.
 
 Histories are built through the real commands: every step runs `decide` on the replayed state and wraps
 the result with `chain_events`, exactly as the application does, so a history is always one the system
-itself could have written. See tests/unit/test_report_intake.py for the calendar facts the deadlines use.
+itself could have written.
+
+The clock is fixed at Monday 2 March 2026, 02:00 UTC = 09:00 WIB = 10:00 WITA. Samarinda (the institution
+most tests dispose to) is WITA, so its 17:00 deadlines are 09:00Z; the national admin works in WIB, so
+17:00 WIB is 10:00Z. 18–24 March 2026 are not working days (Nyepi, Idul Fitri and their cuti bersama), and
+3 April 2026 is Good Friday: some expected deadlines below cross them on purpose.
 """
 from __future__ import annotations
 

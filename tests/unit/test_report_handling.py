@@ -1,15 +1,6 @@
-"""The Report aggregate (DOMAIN §2, §4–§7) — assignment, returns, re-disposition, follow-ups and the
-final answer: given past events, when a command, then new events —
-or a refusal.
-
-Histories are built through the real commands: every step runs `decide` on the replayed state and wraps
-the result with `chain_events`, exactly as the application does, so a history here is always one the
-system itself could have written.
-
-The clock is fixed at Monday 2 March 2026, 02:00 UTC = 09:00 WIB = 10:00 WITA. Samarinda (the institution
-most tests dispose to) is WITA, so its 17:00 deadlines are 09:00Z; the national admin works in WIB, so
-17:00 WIB is 10:00Z. 18–24 March 2026 are not working days (Nyepi, Idul Fitri and their cuti bersama), and
-3 April 2026 is Good Friday: some expected deadlines below cross them on purpose.
+"""The Report aggregate (DOMAIN §2, §4–§7): assignment, returns, re-disposition, follow-ups and the final answer.
+Given past events, when a command, then new events — or a refusal. The clock, the calendar facts the expected
+deadlines rely on, the cast and the stories are in tests/support/aggregate.py.
 """
 from __future__ import annotations
 
