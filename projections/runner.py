@@ -29,9 +29,21 @@ class Projector:
         self._read_models = list(read_models)
 
     def apply(self, stored: StoredEvent) -> None:
+        """Every read model gets the event even if another fails on it: one read model's trouble (a bug, a
+        throttled table) must not keep the event from the others — above all from the auditors' archive. The
+        first failure is raised afterwards, so the record is retried; the version guards make that harmless for
+        the read models that already applied it."""
+        failures: list[Exception] = []
         for read_model in self._read_models:
             if read_model.handles(stored):
-                read_model.project(stored)
+                try:
+                    read_model.project(stored)
+                except Exception as failure:  # noqa: BLE001 — raised below, after the others had their turn
+                    logger.warning("%s failed on %s v%d: %s", type(read_model).__name__, stored.stream_id,
+                                   stored.version, failure)
+                    failures.append(failure)
+        if failures:
+            raise failures[0]
 
     def _handle_record(self, record: DynamoDBRecord) -> None:
         stored = decode_record(record.raw_event)

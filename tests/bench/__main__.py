@@ -105,6 +105,9 @@ def render(counts: CountResults, gates: list[Gate], contenders: list[Contender],
 
     add("## 1. DynamoDB requests per command (real CommandHandler, counted with a botocore `before-send` hook)")
     add("")
+    add("With an Idempotency-Key a command first reads the key's record (one consistent GetItem): a retry is "
+        "answered from it without deciding or writing anything (issue 7), so that read is expected.")
+    add("")
     add("| command | requests | by operation | expected | ok |")
     add("|---|---|---|---|---|")
     all_ok = True

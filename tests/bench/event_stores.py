@@ -201,6 +201,8 @@ def report_life(services: Services, clock: Clock, *, idempotent: bool) -> tuple[
         return Request(now=clock(), correlation_id=str(uuid.uuid4()), idempotency_key=key, fingerprint=name)
 
     write = "TransactWriteItems" if idempotent else "PutItem"
+    # A known Idempotency-Key is answered from its record before anything is decided (issue 7): one GetItem.
+    key_read = {"GetItem": 1} if idempotent else {}
     steps = []
     submit = c.SubmitReport(
         principal=ANONYMOUS_PUBLIC, title="Drainase tersumbat",
@@ -210,7 +212,7 @@ def report_life(services: Services, clock: Clock, *, idempotent: bool) -> tuple[
     personal = {"name": "Siti Aminah", "phone": None, "email": "siti@example.id", "nik": None} if idempotent else None
     with COUNTER.measure() as seen:
         submitted = services.commands.submit(submit, request("submit"), personal)
-    steps.append(Step("submit" + (" (+ identity)" if personal else ""), seen, {write: 1}))
+    steps.append(Step("submit" + (" (+ identity)" if personal else ""), seen, {write: 1} | key_read))
     report_id = submitted["report_id"]
     reporter = Principal(role=Role.REPORTER, report_token_hash=hash_token(submitted["access_token"]))
     commands = [
@@ -225,7 +227,7 @@ def report_life(services: Services, clock: Clock, *, idempotent: bool) -> tuple[
         with COUNTER.measure() as seen:
             services.commands.execute(report_id, command, request(name))
         two_events = name.startswith("accept")
-        steps.append(Step(name, seen, {"Query": 1, ("TransactWriteItems" if two_events else write): 1}))
+        steps.append(Step(name, seen, {"Query": 1, ("TransactWriteItems" if two_events else write): 1} | key_read))
     return report_id, steps
 
 

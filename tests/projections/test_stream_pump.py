@@ -300,3 +300,23 @@ def test_the_failure_queue_is_delivered_again_once_its_cause_is_gone(services, a
     assert read_failures(failures) == [] and services.views.get(ids[1])["version"] == 1
     assert received(services) == 3
     assert restarted.retry_failures() == (0, 0)  # nothing left, nothing delivered twice
+
+
+def test_a_read_model_failing_on_an_event_does_not_keep_it_from_the_others(services, api, monkeypatch):
+    from projections.report_view import ReportViews
+
+    (report_id,) = submit(api, 1)
+
+    def broken(self, stored):
+        raise ConnectionError("the report-view table is throttled")
+
+    monkeypatch.setattr(ReportViews, "project", broken)
+    pump = new_pump(services, max_retries=0)
+    pump.drain()
+    assert services.views.get(report_id) is None  # the view failed and the record went to the failure queue
+    assert [key(entry["record"]) for entry in pump.failures.entries] == [(report_id, 1)]
+    assert received(services) == 1  # but statistics (and the archive, the outbox) had it all the same
+
+    monkeypatch.undo()
+    assert pump.retry_failures() == (1, 0)
+    assert services.views.get(report_id)["version"] == 1 and received(services) == 1  # counted once
