@@ -49,8 +49,8 @@ def cmd_token(args: argparse.Namespace) -> int:
 def _running(args: argparse.Namespace):
     """Services pointed at the DynamoDB of the `lapor serve` running from the same home folder."""
     from chalicelib.bootstrap import build_services
-    from infra.local.server import fake_aws_credentials
     from chalicelib.settings import Settings
+    from infra.local.server import fake_aws_credentials
 
     state = _state(args)
     runtime = state.runtime()

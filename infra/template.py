@@ -42,8 +42,20 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.errors import PayloadTooLarge, RouteNotFound, UnsupportedMediaType
-from infra.tables import (CONTROL, DEADLINES, EVENTS, IDEMPOTENCY, OUTBOX, PERSONAL_DATA, REBUILDABLE, REPORT_VIEWS,
-                          STATS, TABLES, TableSpec, physical_name)
+from infra.tables import (
+    CONTROL,
+    DEADLINES,
+    EVENTS,
+    IDEMPOTENCY,
+    OUTBOX,
+    PERSONAL_DATA,
+    REBUILDABLE,
+    REPORT_VIEWS,
+    STATS,
+    TABLES,
+    TableSpec,
+    physical_name,
+)
 
 # Logical ids Chalice 1.34 generates for app "lapor" (read from `chalice package` sam.json; the packaging
 # test fails if Chalice ever names them differently, because the merge would then add orphan fragments).

@@ -15,9 +15,9 @@ from pynamodb.exceptions import PutError
 from pynamodb.models import Model
 
 from chalicelib.domain.access import queues_for
-from chalicelib.domain.report import status_after
+from chalicelib.domain.deadlines import next_due
+from chalicelib.domain.report import ReportState, evolve, state_from_json, state_to_json
 from chalicelib.domain.vocabulary import (
-    AWAITING_FOLLOW_UP,
     AWAITING_VERIFICATION,
     HANDLING_BUCKETS,
     PUBLIC_BUCKETS,
@@ -42,67 +42,56 @@ def _by(event: StoredEvent) -> dict[str, Any]:
 
 
 def apply(view: dict[str, Any] | None, stored: StoredEvent) -> dict[str, Any]:
-    """The view after one more event. Never mutates its input."""
+    """The view after one more event. Never mutates its input.
+
+    What the aggregate knows (status, who handles the report, its deadlines, …) comes from the aggregate's own
+    `evolve`, whose state the view keeps (never shown); the view adds only what it alone records: the texts and
+    histories people read."""
     view = copy.deepcopy(view) if view else {}
+    if view and "state" not in view:
+        raise ValueError(f"the view of {stored.stream_id} predates the aggregate state it now keeps: "
+                         "run `lapor rebuild report_views`")
+    state = evolve(state_from_json(view["state"]) if view else ReportState(report_id=stored.stream_id), stored)
     ev, at = stored.event, stored.occurred_at
-    view.update(version=stored.version, updated_at=at, head_hash=stored.hash,
-                status=status_after(view.get("status", Status.NEW), ev))
+    view.update(version=stored.version, updated_at=at, head_hash=stored.hash, state=state_to_json(state),
+                **_known_to_the_aggregate(state))
     if isinstance(ev, e.ReportSubmitted):
-        view.update(report_id=stored.stream_id, title=ev.title, body=ev.body,
-                    report_type=ev.report_type, category_id=ev.category_id, region_code=ev.region_code,
-                    addressed_institution_id=ev.addressed_institution_id, institution_id=None, unit_id=None,
-                    anonymous=ev.anonymous, confidential=ev.confidential, requires_inspection=False,
-                    reporter_ref=ev.reporter_ref, access_token_hash=ev.access_token_hash, location=ev.location,
-                    channel=stored.channel, submitted_at=at,
-                    deadlines={"verification": ev.verification_due}, follow_ups=[], replies=[], returns=[],
-                    objections=[], reminders=[], escalations=[], escalated_to_ombudsman=False, neglected=False)
+        view.update(report_id=stored.stream_id, body=ev.body, reporter_ref=ev.reporter_ref, location=ev.location,
+                    channel=stored.channel, follow_ups=[], replies=[], returns=[], objections=[], reminders=[],
+                    escalations=[])
     elif isinstance(ev, e.ReportPutOnHold):
         view.update(hold={"at": at, "question": ev.question})
     elif isinstance(ev, e.ReportClarified):
         view["replies"].append({"at": at, "message": ev.message, "clarification": True})
-        view["deadlines"]["verification"] = ev.verification_due
     elif isinstance(ev, e.ReporterReplied):
         view["replies"].append({"at": at, "message": ev.message, "clarification": False})
     elif isinstance(ev, e.ReportVerified):
-        view.update(verified_at=at, institution_id=ev.institution_id, title=ev.title,
-                    category_id=ev.category_id, report_type=ev.report_type,
-                    requires_inspection=ev.requires_inspection, anonymous=ev.anonymous, confidential=ev.confidential)
-        view["deadlines"].update(follow_up=ev.follow_up_due, resolution=ev.resolution_due)
+        view.update(verified_at=at)
     elif isinstance(ev, e.ReportArchived):
         view.update(archived={"at": at, "reason": ev.reason, "duplicate_of": ev.duplicate_of, "note": ev.note})
     elif isinstance(ev, e.ReportAssigned):
-        view.update(unit_id=ev.unit_id, assigned_at=at)
+        view.update(assigned_at=at)
     elif isinstance(ev, e.AssignmentReturned):
-        view.update(unit_id=None)
         view["returns"].append({"at": at, "by": _by(stored), "unit_id": ev.unit_id, "reason": ev.reason})
     elif isinstance(ev, e.ReportReturned):
-        view.update(unit_id=None)
         view["returns"].append({"at": at, "by": _by(stored), "institution_id": ev.institution_id,
                                 "reason": ev.reason})
-    elif isinstance(ev, e.ReportRedisposed):
-        view.update(institution_id=ev.institution_id)
     elif isinstance(ev, e.FollowUpPosted):
         view.update(reopened=False)
-        view.setdefault("first_response_at", at)
         view["follow_ups"].append({"at": at, "by": _by(stored), "message": ev.message, "final": False})
     elif isinstance(ev, e.ReportAnswered):
         view.update(answered_at=at)
-        view.setdefault("first_response_at", at)
         view["follow_ups"].append({"at": at, "by": _by(stored), "message": ev.message, "final": True})
-        view["deadlines"]["reply"] = ev.reply_due
     elif isinstance(ev, e.ResolutionAccepted):
         view["rating"] = {"at": at, "rating": ev.rating, "comment": ev.comment}
     elif isinstance(ev, e.ResolutionObjected):
         view["objections"].append({"at": at, "reason": ev.reason})
     elif isinstance(ev, e.ReportReopened):
         view.update(reopened=True)
-        view["deadlines"]["follow_up"] = ev.follow_up_due
-        view["deadlines"].pop("reply", None)
     elif isinstance(ev, e.ReportClosed):
         view.update(closed={"at": at, "reason": ev.reason})
     elif isinstance(ev, e.EscalatedToOmbudsman):
-        view.update(escalated_to_ombudsman=True, ombudsman_escalation={"at": at, "grounds": ev.grounds,
-                                                                      "reason": ev.reason})
+        view.update(ombudsman_escalation={"at": at, "grounds": ev.grounds, "reason": ev.reason})
     elif isinstance(ev, e.OmbudsmanFindingRecorded):
         view["ombudsman_finding"] = {"at": at, "finding": ev.finding, "maladministration": ev.maladministration}
     elif isinstance(ev, e.ReminderSent):
@@ -111,28 +100,29 @@ def apply(view: dict[str, Any] | None, stored: StoredEvent) -> dict[str, Any]:
     elif isinstance(ev, e.DeadlineEscalated):
         view["escalations"].append({"at": at, "clock": ev.clock, "level": ev.level, "due_at": ev.due_at,
                                     "to_role": ev.to_role})
-    elif isinstance(ev, e.ReportNeglected):
-        view["neglected"] = True
     view["bucket"] = BUCKETS[view["status"]]
     return view
 
 
-def next_due(view: dict[str, Any]) -> str | None:
-    """The deadline the report is waiting on now: what its queue position and "overdue" are about."""
-    deadlines, status = view["deadlines"], view["status"]
-    if status in AWAITING_VERIFICATION:
-        return deadlines.get("verification")
-    if status in AWAITING_FOLLOW_UP:
-        pending = [deadlines.get("follow_up"), deadlines.get("resolution")]
-        if view.get("first_response_at"):
-            pending = [deadlines.get("resolution")]
-        return min((d for d in pending if d), default=None)
-    if status == Status.IN_PROGRESS:
-        return min((d for d in (deadlines.get("follow_up") if view.get("reopened") else None,
-                                deadlines.get("resolution")) if d), default=None)
-    if status == Status.ANSWERED:
-        return deadlines.get("reply")
-    return None
+def waiting_on(view: dict[str, Any]) -> str | None:
+    """The deadline the report waits on now (chalicelib.domain.deadlines.next_due of the kept state)."""
+    return next_due(state_from_json(view["state"]))
+
+
+def _known_to_the_aggregate(state: ReportState) -> dict[str, Any]:
+    """The view's fields that are the aggregate's facts, as `evolve` left them."""
+    deadlines = {"verification": state.verification_due, "follow_up": state.follow_up_due,
+                 "resolution": state.resolution_due, "reply": state.reply_due}
+    known = dict(status=state.status, title=state.title, report_type=state.report_type,
+                 category_id=state.category_id, region_code=state.region_code,
+                 addressed_institution_id=state.addressed_institution_id, institution_id=state.institution_id,
+                 unit_id=state.unit_id, anonymous=state.anonymous, confidential=state.confidential,
+                 requires_inspection=state.requires_inspection, access_token_hash=state.access_token_hash,
+                 submitted_at=state.submitted_at, escalated_to_ombudsman=state.escalated_to_ombudsman,
+                 neglected=state.neglected, deadlines={name: due for name, due in deadlines.items() if due})
+    if state.first_response_at:
+        known["first_response_at"] = state.first_response_at
+    return known
 
 
 def summary(view: dict[str, Any]) -> dict[str, Any]:
@@ -141,7 +131,7 @@ def summary(view: dict[str, Any]) -> dict[str, Any]:
         "report_id", "title", "status", "bucket", "report_type", "category_id", "region_code", "institution_id",
         "unit_id", "channel", "submitted_at", "anonymous", "confidential", "escalated_to_ombudsman",
         "neglected")} | {
-        "handling_bucket": HANDLING_BUCKETS.get(view["status"]), "next_due": next_due(view)}
+        "handling_bucket": HANDLING_BUCKETS.get(view["status"]), "next_due": waiting_on(view)}
 
 
 def index_keys(view: dict[str, Any]) -> dict[str, str | None]:
@@ -151,7 +141,7 @@ def index_keys(view: dict[str, Any]) -> dict[str, str | None]:
     keys: dict[str, str | None] = {name: None for name in (
         "q_nat", "q_nat_b", "q_inst", "q_inst_b", "q_unit", "q_unit_b", "q_omb",
         "p_all", "p_prov", "p_region", "p_inst", "p_cat", "r_all", "r_prov", "r_region", "r_inst")}
-    keys["q_due"] = f"{next_due(view) or NO_DUE}#{report_id}"
+    keys["q_due"] = f"{waiting_on(view) or NO_DUE}#{report_id}"
     keys["p_at"] = f"{view['submitted_at']}#{report_id}"
     if bucket is None:  # archived: in no queue and not public
         return keys

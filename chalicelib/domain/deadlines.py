@@ -78,6 +78,17 @@ def deadlines_met(state: ReportState, event: DomainEvent) -> list[tuple[str, str
         met.append(("resolution", state.resolution_due))
     return met
 
+def next_due(state: ReportState) -> str | None:
+    """The deadline the report waits on now: what its queue position and "overdue" are about."""
+    if state.status in (Status.SUBMITTED, Status.ON_HOLD):
+        return state.verification_due
+    if state.status in HANDLING:
+        pending = (state.follow_up_due if state.awaiting_follow_up else None, state.resolution_due)
+        return min((due for due in pending if due), default=None)
+    if state.status == Status.ANSWERED:
+        return state.reply_due
+    return None
+
 # ------------------------------------------------------------------------------------------ running clocks
 
 

@@ -22,6 +22,7 @@ from chalice import Blueprint, Response
 from chalicelib.auth import principal_from_headers
 from chalicelib.bootstrap import Services, get_services
 from chalicelib.domain.access import Principal
+from chalicelib.domain.vocabulary import Role
 from chalicelib.errors import LaporError, MethodNotAllowed, NotFound, ReportNotFound, ValidationFailed
 from chalicelib.http.errors import JSON_HEADERS, error_response, internal_error_response
 from chalicelib.http.validation import Schema, check_header_text, check_query, parse_json_body, validate
@@ -134,7 +135,7 @@ class Call:
 
 
 def endpoint(method: str, path: str, operation_id: str, summary: str, *, body: Schema | None = None,
-             status: int = 200, audience: str = "public", idempotent_key: bool = False,
+             status: int = 200, audience: str = Role.PUBLIC, idempotent_key: bool = False,
              query: tuple[str, ...] = ()) -> Callable:
     def decorate(fn: Callable[[Call], Any]) -> Callable:
         OPERATIONS.append(Operation(operation_id, method, path, summary, body, status, audience,

@@ -5,7 +5,7 @@ from typing import Any
 
 from chalicelib.domain.access import Exposure, Principal, can_see, is_own_reporter, sees_reporter_identity
 
-_NEVER_SHOWN = ("access_token_hash",)
+_NEVER_SHOWN = ("access_token_hash", "state")  # the aggregate state the view keeps holds the token hash
 _INTERNAL = ("reminders", "escalations", "neglected", "ombudsman_finding")  # staff workflow, not for citizens
 
 def exposure_of(view: dict[str, Any]) -> Exposure:

@@ -124,13 +124,13 @@ def get_report(call: Call) -> dict[str, Any]:
 
 
 @endpoint("POST", REPORT + "/replies", "replyToReport", "Reporter: reply, or answer a request for clarification",
-          body=MESSAGE, audience="reporter", idempotent_key=True)
+          body=MESSAGE, audience=Role.REPORTER, idempotent_key=True)
 def reply_to_report(call: Call) -> dict[str, Any]:
     return _run(call, c.ReplyToReport(principal=call.principal, message=call.body["message"]))
 
 
 @endpoint("POST", REPORT + "/acceptance", "acceptResolution", "Reporter: accept the final answer and rate it",
-          body=ACCEPT, audience="reporter", idempotent_key=True)
+          body=ACCEPT, audience=Role.REPORTER, idempotent_key=True)
 def accept_resolution(call: Call) -> dict[str, Any]:
     return _run(call, c.AcceptResolution(principal=call.principal, rating=call.body["rating"],
                                          comment=call.body["comment"]))
@@ -138,14 +138,14 @@ def accept_resolution(call: Call) -> dict[str, Any]:
 
 @endpoint("POST", REPORT + "/objection", "objectToResolution",
           "Reporter: object to the final answer within the reply window (reopens the report)",
-          body=REASON, audience="reporter", idempotent_key=True)
+          body=REASON, audience=Role.REPORTER, idempotent_key=True)
 def object_to_resolution(call: Call) -> dict[str, Any]:
     return _run(call, c.ObjectToResolution(principal=call.principal, reason=call.body["reason"]))
 
 
 @endpoint("POST", REPORT + "/ombudsman-escalation", "escalateToOmbudsman",
           "Reporter: escalate to the Ombudsman after an objection or a missed resolution deadline",
-          body=REASON, audience="reporter", idempotent_key=True)
+          body=REASON, audience=Role.REPORTER, idempotent_key=True)
 def escalate_to_ombudsman(call: Call) -> dict[str, Any]:
     return _run(call, c.EscalateToOmbudsman(principal=call.principal, reason=call.body["reason"]))
 
@@ -177,7 +177,7 @@ def hold_report(call: Call) -> dict[str, Any]:
 
 
 @endpoint("POST", REPORT + "/assignment", "assignReport", "Assign to one of the institution's units",
-          body=ASSIGN, audience="admin_instansi", idempotent_key=True)
+          body=ASSIGN, audience=Role.ADMIN_INSTANSI, idempotent_key=True)
 def assign_report(call: Call) -> dict[str, Any]:
     return _run(call, c.AssignReport(principal=call.principal, unit_id=call.body["unit_id"]))
 
@@ -190,7 +190,7 @@ def return_report(call: Call) -> dict[str, Any]:
 
 
 @endpoint("POST", REPORT + "/redisposition", "redisposeReport", "Route a returned report to another institution",
-          body=REDISPOSE, audience="admin_nasional", idempotent_key=True)
+          body=REDISPOSE, audience=Role.ADMIN_NASIONAL, idempotent_key=True)
 def redispose_report(call: Call) -> dict[str, Any]:
     return _run(call, c.RedisposeReport(principal=call.principal, institution_id=call.body["institution_id"]))
 
@@ -250,7 +250,7 @@ def get_reporter(call: Call) -> dict[str, Any]:
 
 @endpoint("POST", "/reporters/{reporter_ref}/erasure", "erasePersonalData",
           "Erase a reporter's identity (UU PDP 27/2022); the event log and its hash chain stay intact",
-          audience="admin_nasional")
+          audience=Role.ADMIN_NASIONAL)
 def erase_personal_data(call: Call) -> dict[str, Any]:
     _require_role(call, (Role.ADMIN_NASIONAL,), "erasure")
     reporter_ref = call.params["reporter_ref"]

@@ -8,7 +8,7 @@ from chalicelib.clock import parse_instant
 from chalicelib.domain.access import TIMELINE_ROLES, can_see
 from chalicelib.domain.institution import RecordInstitutionIndicators
 from chalicelib.domain.report import replay
-from chalicelib.domain.vocabulary import province_of
+from chalicelib.domain.vocabulary import Role, province_of
 from chalicelib.errors import Forbidden, NotFound, ReportNotFound, ValidationFailed
 from chalicelib.http.endpoint import Call, endpoint
 from chalicelib.http.validation import Field
@@ -157,7 +157,7 @@ def list_region_ranking(call: Call) -> dict[str, Any]:
 
 @endpoint("POST", "/institutions/{institution_id}/indicators", "recordInstitutionIndicators",
           "Supervisor: record an institution's SK, Renaksi and follow-up quality for a year",
-          body=INDICATORS, status=201, audience="supervisor", idempotent_key=True)
+          body=INDICATORS, status=201, audience=Role.SUPERVISOR, idempotent_key=True)
 def record_institution_indicators(call: Call) -> dict[str, Any]:
     b = call.body
     command = RecordInstitutionIndicators(principal=call.principal, institution_id=call.params["institution_id"],

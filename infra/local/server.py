@@ -25,12 +25,13 @@ import boto3
 from chalicelib.auth import mint_token
 from chalicelib.bootstrap import Services, build_services, use_services
 from chalicelib.clock import iso, system_now
-from infra.local.dynamodb_local import DynamoDBLocal, DynamoDBLocalMissing, find_installation
-from infra.local.pump import Checkpoints, FailureQueue, StreamPump
-from infra.local.state import LOCAL_ISSUER, LocalState
+from chalicelib.domain.vocabulary import Role
 from chalicelib.services.notifications import FileGateway
 from chalicelib.services.operations import days_between, restore, verify_log
 from chalicelib.settings import Settings
+from infra.local.dynamodb_local import DynamoDBLocal, DynamoDBLocalMissing, find_installation
+from infra.local.pump import Checkpoints, FailureQueue, StreamPump
+from infra.local.state import LOCAL_ISSUER, LocalState
 from infra.tables import create_tables
 from projections.archive import FileArchive, read_archive
 
@@ -38,12 +39,12 @@ logger = logging.getLogger(__name__)
 REGION = "ap-southeast-3"
 
 DEMO_STAFF = (
-    ("admin_nasional", None, None),
-    ("admin_instansi", "pemkot-samarinda", None),
-    ("admin_penghubung", "pemkot-samarinda", "dinas-pupr"),
-    ("ombudsman", None, None),
-    ("supervisor", None, None),
-    ("auditor", None, None),
+    (Role.ADMIN_NASIONAL, None, None),
+    (Role.ADMIN_INSTANSI, "pemkot-samarinda", None),
+    (Role.ADMIN_PENGHUBUNG, "pemkot-samarinda", "dinas-pupr"),
+    (Role.OMBUDSMAN, None, None),
+    (Role.SUPERVISOR, None, None),
+    (Role.AUDITOR, None, None),
 )
 
 
