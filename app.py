@@ -7,7 +7,9 @@ from chalice import Chalice, Rate
 
 from chalicelib.http.endpoint import api
 import chalicelib.http.list_routes  # noqa: F401  (each module registers its routes on the blueprint)
+import chalicelib.http.open311_routes  # noqa: F401
 import chalicelib.http.routes  # noqa: F401
+import chalicelib.http.sms_routes  # noqa: F401
 import chalicelib.http.stats_routes  # noqa: F401
 import chalicelib.http.dev_routes  # noqa: F401
 from chalicelib.lambdas import project_stream_batch, send_notifications_at, sweep_deadlines_at

@@ -26,6 +26,7 @@ class ReportSubmitted(DomainEvent):
     access_token_hash: str
     location: dict[str, Any] | None
     verification_due: str
+    channel_detail: str | None = None  # the SMS gateway, or the Open311 client app that sent it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +66,7 @@ class ReportVerified(DomainEvent):
     confidential: bool
     follow_up_due: str
     resolution_due: str
+    region_code: str | None = None  # set by the verifier: a report without a region (SMS), or a correction
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from chalicelib.auth import STAFF_ROLES, mint_token
 from chalicelib.clock import system_now
+from infra import open311_keys
 from infra.local.state import LOCAL_ISSUER, LocalState
 
 
@@ -334,6 +335,8 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--to", dest="to_day", required=True, help="last UTC day, YYYY-MM-DD")
     export.add_argument("--out", help="output file (default lapor-events-FROM-to-TO.jsonl)")
     export.set_defaults(run=cmd_export)
+
+    open311_keys.register(commands)
     return root
 
 

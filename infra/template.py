@@ -125,6 +125,7 @@ API_GRANTS: dict[str, tuple[str, ...]] = {
     REPORT_VIEWS: ("dynamodb:GetItem", "dynamodb:Query"),  # views, work queues and public lists (GSIs)
     STATS: ("dynamodb:BatchGetItem", "dynamodb:GetItem"),  # counters and rankings
     CONTROL: ("dynamodb:GetItem",),  # which read-model generation is live
+    OUTBOX: ("dynamodb:PutItem",),  # create-only SMS replies that record no event (CEK, STOP, help)
 }
 PROJECTOR_GRANTS: dict[str, tuple[str, ...]] = {
     REPORT_VIEWS: ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),  # guarded put of the view

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from chalicelib.clock import parse_instant
-from chalicelib.domain.deadlines import NATIONAL_ZONE, institution_zone
+from chalicelib.domain.deadlines import handling_zone
+from chalicelib.domain.report import ReportState, evolve, state_from_json, state_to_json
 from chalicelib.domain.vocabulary import Role
 from chalicelib.domain.working_days import ZONES
 from chalicelib.reference import ReferenceData
@@ -49,25 +50,15 @@ def local_time(instant: str, zone: str) -> str:
     return f"{days[local.weekday()]} {local:%d-%m-%Y %H:%M} {zone}"
 
 
-@dataclass
-class ReportFacts:
-    """What texts need: kept per report in the outbox table's `report#` item."""
-
-    reporter_ref: str | None = None
-    channel: str = "web"
-    title: str | None = None
-    institution_id: str | None = None
-    unit_id: str | None = None
-    zone: str = NATIONAL_ZONE
-
-
-def messages_for(stored: StoredEvent, facts: ReportFacts, reference: ReferenceData) -> list[tuple[Recipient, str]]:
-    """(recipient, text) pairs for one event, given the report's facts including that event."""
+def messages_for(stored: StoredEvent, state: ReportState, reference: ReferenceData) -> list[tuple[Recipient, str]]:
+    """(recipient, text) pairs for one event, given the report's state including that event."""
     ev, rid = stored.event, stored.stream_id
-    reporter = [Recipient("reporter", reporter_ref=facts.reporter_ref)] if facts.reporter_ref else []
-    institution = reference.institution(facts.institution_id) if facts.institution_id else None
+    reporter = [Recipient("reporter", reporter_ref=state.reporter_ref)] if state.reporter_ref else []
+    institution_id = state.institution_id or state.addressed_institution_id
+    institution = reference.institution(institution_id) if institution_id else None
     name = institution.name if institution else "instansi terkait"
-    when = lambda instant: local_time(instant, facts.zone)  # noqa: E731
+    zone = handling_zone(state, reference)
+    when = lambda instant: local_time(instant, zone)  # noqa: E731
     out: list[tuple[Recipient, str]] = []
     if isinstance(ev, e.ReportSubmitted):
         out += [(r, f"LAPOR! Laporan Anda diterima. Nomor pelacakan: {rid}. Laporan akan diverifikasi paling "
@@ -82,9 +73,9 @@ def messages_for(stored: StoredEvent, facts: ReportFacts, reference: ReferenceDa
         out.append((Recipient("staff", role=Role.ADMIN_INSTANSI, institution_id=ev.institution_id),
                     f"LAPOR! Laporan {rid} didisposisikan ulang ke instansi Anda. Batas waktu tetap berjalan."))
     elif isinstance(ev, e.ReportAssigned):
-        out.append((Recipient("staff", role=Role.ADMIN_PENGHUBUNG, institution_id=facts.institution_id,
+        out.append((Recipient("staff", role=Role.ADMIN_PENGHUBUNG, institution_id=institution_id,
                               unit_id=ev.unit_id),
-                    f"LAPOR! Laporan {rid} \"{facts.title}\" ditugaskan ke unit Anda. Mohon segera ditindaklanjuti."))
+                    f"LAPOR! Laporan {rid} \"{state.title}\" ditugaskan ke unit Anda. Mohon segera ditindaklanjuti."))
     elif isinstance(ev, e.FollowUpPosted):
         out += [(r, f"LAPOR! Ada tindak lanjut baru dari {name} atas laporan {rid}: {ev.message[:300]}")
                 for r in reporter]
@@ -108,22 +99,21 @@ def messages_for(stored: StoredEvent, facts: ReportFacts, reference: ReferenceDa
     return out
 
 
-def fold(facts: ReportFacts, stored: StoredEvent, reference: ReferenceData) -> ReportFacts:
-    ev = stored.event
-    if isinstance(ev, e.ReportSubmitted):
-        facts = ReportFacts(reporter_ref=ev.reporter_ref, channel=stored.channel, title=ev.title,
-                            institution_id=ev.addressed_institution_id)
-    elif isinstance(ev, (e.ReportVerified, e.ReportRedisposed)):
-        facts.institution_id = ev.institution_id
-        facts.title = getattr(ev, "title", facts.title)
-    elif isinstance(ev, e.ReportAssigned):
-        facts.unit_id = ev.unit_id
-    facts.zone = institution_zone(facts.institution_id, reference)  # the handling institution's (handling_zone)
-    return facts
+def state_of(item: dict[str, Any] | None, report_id: str) -> ReportState:
+    """The report's state kept in its `report#` item (an empty one before its first event)."""
+    if item is None:
+        return ReportState(report_id=report_id)
+    if "state" in item:
+        return state_from_json(json.loads(item["state"]["S"]))
+    # Written before the outbox kept the aggregate's state: its few facts are all the texts need.
+    old = json.loads(item["facts"]["S"])
+    return ReportState(report_id=report_id, version=int(item["version"]["N"]), reporter_ref=old["reporter_ref"],
+                       channel=old["channel"], title=old["title"], institution_id=old["institution_id"],
+                       unit_id=old["unit_id"])
 
 
 class Outbox:
-    """The outbox table: messages plus, per report, the facts texts need (guarded by version)."""
+    """The outbox table: messages plus, per report, the aggregate's state texts need (guarded by version)."""
 
     def __init__(self, table_name: str, *, client: Callable[[], Any], reference: ReferenceData) -> None:
         self._table, self._client, self._reference = table_name, client, reference
@@ -138,24 +128,23 @@ class Outbox:
         last = int(item["version"]["N"]) if item else 0
         if not next_in_line(stored, last):
             return False
-        facts = fold(ReportFacts(**json.loads(item["facts"]["S"])) if item else ReportFacts(), stored,
-                     self._reference)
-        for recipient, text in messages_for(stored, facts, self._reference):
-            self._create(client, stored, facts, recipient, text)
+        state = evolve(state_of(item, stored.stream_id), stored)
+        for recipient, text in messages_for(stored, state, self._reference):
+            self._create(client, stored, state, recipient, text)
         condition = ({"ConditionExpression": "attribute_not_exists(message_id)"} if last == 0 else
                      {"ConditionExpression": "version = :last",
                       "ExpressionAttributeValues": {":last": {"N": str(last)}}})
         try:
             client.put_item(TableName=self._table, Item=key | {"version": {"N": str(stored.version)},
-                                                               "facts": {"S": json.dumps(facts.__dict__)}},
+                                                               "state": {"S": json.dumps(state_to_json(state))}},
                             **condition)
         except client.exceptions.ConditionalCheckFailedException:
             return False
         return True
 
-    def _create(self, client: Any, stored: StoredEvent, facts: ReportFacts, recipient: Recipient, text: str) -> None:
+    def _create(self, client: Any, stored: StoredEvent, state: ReportState, recipient: Recipient, text: str) -> None:
         message_id = f"{stored.stream_id}#{stored.version:06d}#{recipient.key()}"
-        channel = "staff" if recipient.kind == "staff" else ("sms" if facts.channel == "sms" else "email")
+        channel = "staff" if recipient.kind == "staff" else ("sms" if state.channel == "sms" else "email")
         try:
             client.put_item(TableName=self._table, ConditionExpression="attribute_not_exists(message_id)", Item={
                 "message_id": {"S": message_id}, "report_id": {"S": stored.stream_id},

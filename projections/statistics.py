@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Protocol
 
 from chalicelib.clock import parse_instant
 from chalicelib.domain.deadlines import MET_BY, NATIONAL_ZONE, ends_overdue, reporting_zone
-from chalicelib.domain.report import status_after
+from chalicelib.domain.report import ReportState, evolve, state_from_json, state_to_json
 from chalicelib.domain.vocabulary import HANDLING_BUCKET_NAMES, HANDLING_BUCKETS, Status, province_of
 from chalicelib.domain.working_days import WorkingDayCalendar
 from chalicelib.reference import ReferenceData
@@ -31,18 +31,42 @@ NATIONAL = "ID"
 BUCKET_FIELDS = tuple(f"b_{bucket}" for bucket in HANDLING_BUCKET_NAMES)
 @dataclass(frozen=True)
 class ReportFacts:
-    """What statistics need to know about one report, folded from its events."""
+    """The aggregate's state of one report (folded by `evolve`) plus what only statistics keep."""
 
-    version: int = 0
-    status: str = Status.NEW
-    region_code: str = ""
-    institution_id: str | None = None
-    category_id: str | None = None
-    channel: str = ""
-    submitted_at: str = ""
-    zone: str = NATIONAL_ZONE
-    follow_up_days: int | None = None
-    overdue_clocks: tuple[str, ...] = ()
+    state: ReportState
+    zone: str = NATIONAL_ZONE  # reporting_zone: where the report was made, whoever handles it
+    released: bool = False  # returned as not its authority: no longer counted for that institution
+    follow_up_days: int | None = None  # working days to the first response, counted once when it comes
+    overdue_clocks: tuple[str, ...] = ()  # clocks a reminder was sent for and not yet met
+
+    @property
+    def version(self) -> int:
+        return self.state.version
+
+    @property
+    def status(self) -> Status:
+        return self.state.status
+
+    @property
+    def region_code(self) -> str:
+        return self.state.region_code
+
+    @property
+    def category_id(self) -> str | None:
+        return self.state.category_id
+
+    @property
+    def channel(self) -> str:
+        return self.state.channel
+
+    @property
+    def submitted_at(self) -> str:
+        return self.state.submitted_at or ""
+
+    @property
+    def institution_id(self) -> str | None:
+        """The institution the report counts for: the handling one, else the one it was addressed to."""
+        return None if self.released else (self.state.institution_id or self.state.addressed_institution_id)
 
     @property
     def overdue(self) -> bool:
@@ -51,22 +75,15 @@ class ReportFacts:
 
 def fold(facts: ReportFacts | None, stored: StoredEvent, reference: ReferenceData,
          calendar: WorkingDayCalendar) -> ReportFacts:
-    ev, facts = stored.event, facts or ReportFacts()
-    facts = replace(facts, version=stored.version, status=status_after(facts.status, ev))
-    if isinstance(ev, e.ReportSubmitted):
-        facts = replace(facts, region_code=ev.region_code,
-                        institution_id=ev.addressed_institution_id, category_id=ev.category_id,
-                        channel=stored.channel, submitted_at=stored.occurred_at,
-                        zone=reporting_zone(ev.region_code, reference))
-    elif isinstance(ev, e.ReportVerified):
-        facts = replace(facts, institution_id=ev.institution_id, category_id=ev.category_id)
-    elif isinstance(ev, e.ReportRedisposed):
-        facts = replace(facts, institution_id=ev.institution_id)
-    elif isinstance(ev, e.ReportReturned):  # not its authority: it no longer counts for that institution
-        facts = replace(facts, institution_id=None)
-    elif isinstance(ev, (e.FollowUpPosted, e.ReportAnswered)) and facts.follow_up_days is None:
+    ev = stored.event
+    facts = facts or ReportFacts(state=ReportState(report_id=stored.stream_id))
+    state = evolve(facts.state, stored)
+    facts = replace(facts, state=state, zone=reporting_zone(state.region_code, reference),
+                    released=isinstance(ev, e.ReportReturned) or (
+                        facts.released and not isinstance(ev, (e.ReportVerified, e.ReportRedisposed))))
+    if facts.follow_up_days is None and state.first_response_at:
         facts = replace(facts, follow_up_days=calendar.working_days_between(
-            parse_instant(facts.submitted_at), parse_instant(stored.occurred_at), facts.zone))
+            parse_instant(state.submitted_at), parse_instant(state.first_response_at), facts.zone))
     if isinstance(ev, e.ReminderSent) and ev.clock in MET_BY and ev.clock not in facts.overdue_clocks:
         facts = replace(facts, overdue_clocks=facts.overdue_clocks + (ev.clock,))
     met = tuple(clock for clock in facts.overdue_clocks if ends_overdue(clock, ev))
@@ -75,8 +92,21 @@ def fold(facts: ReportFacts | None, stored: StoredEvent, reference: ReferenceDat
     return facts
 
 
-def _facts_from_json(text: str) -> ReportFacts:
+def facts_to_json(facts: ReportFacts) -> str:
+    return json.dumps({"state": state_to_json(facts.state), "zone": facts.zone, "released": facts.released,
+                       "follow_up_days": facts.follow_up_days, "overdue_clocks": list(facts.overdue_clocks)})
+
+
+def facts_from_json(text: str, report_id: str) -> ReportFacts:
     raw = json.loads(text)
+    if "state" not in raw:  # written before the facts kept the aggregate's state: the same facts, upcast
+        state = ReportState(report_id=report_id, version=raw["version"], status=Status(raw["status"]),
+                            region_code=raw["region_code"], institution_id=raw["institution_id"],
+                            category_id=raw["category_id"], channel=raw["channel"], submitted_at=raw["submitted_at"])
+        raw = {"state": state, "zone": raw["zone"], "follow_up_days": raw["follow_up_days"],
+               "overdue_clocks": raw["overdue_clocks"]}
+    else:
+        raw["state"] = state_from_json(raw["state"])
     return ReportFacts(**(raw | {"overdue_clocks": tuple(raw["overdue_clocks"])}))
 
 
@@ -87,7 +117,8 @@ def periods(facts: ReportFacts, calendar: WorkingDayCalendar) -> list[str]:
 
 
 def scopes(facts: ReportFacts) -> list[str]:
-    regions = {facts.region_code, province_of(facts.region_code), NATIONAL}
+    # a report that came without a region (SMS, Open311) counts nationally until its verifier sets one
+    regions = {facts.region_code, province_of(facts.region_code), NATIONAL} - {""}
     found = [f"region:{code}" for code in sorted(regions)]
     if facts.institution_id:  # an institution receives a report once it is addressed or disposed to it
         found.append(f"institution:{facts.institution_id}")
@@ -180,10 +211,10 @@ class Statistics:
                 "has_renaksi": event.has_renaksi, "follow_up_quality": event.follow_up_quality,
                 "recorded_at": stored.occurred_at, "recorded_by": stored.actor.to_dict()})
         else:
-            old = _facts_from_json(guard[1]) if guard and guard[1] else None
+            old = facts_from_json(guard[1], stored.stream_id) if guard and guard[1] else None
             new = fold(old, stored, self._reference, self._calendar)
             deltas = difference(contribution(new, self._calendar), contribution(old, self._calendar))
-            facts = json.dumps(asdict(new) | {"overdue_clocks": list(new.overdue_clocks)})
+            facts = facts_to_json(new)
         try:
             self._counters.commit(guard_key, last, stored.version, facts, deltas, puts)
         except GuardMoved:

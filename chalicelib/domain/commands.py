@@ -29,6 +29,7 @@ class SubmitReport(Command):
     reporter_ref: str | None
     access_token_hash: str
     location: dict[str, Any] | None
+    channel_detail: str | None = None  # the SMS gateway, or the Open311 client app
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +51,7 @@ class VerifyReport(Command):
     requires_inspection: bool
     anonymous: bool | None
     confidential: bool | None
+    region_code: str | None = None  # required for a report that came without one (SMS, Open311)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -39,7 +39,8 @@ from events.base import DomainEvent, StoredEvent
 
 REPORT_TYPES = ("complaint", "aspiration", "information_request")
 ARCHIVE_REASONS = ("spam", "unclear", "duplicate", "out_of_scope", "no_reply")
-PUBLIC_CHANNELS = ("web", "app")
+PUBLIC_CHANNELS = ("web", "app", "sms", "open311")
+REGIONLESS_CHANNELS = ("sms", "open311")  # a text message knows no region: the verifier sets it
 STAFF_SUBMITTERS = (Role.ADMIN_NASIONAL, Role.ADMIN_INSTANSI)
 
 VERIFICATION_DAYS, FOLLOW_UP_DAYS, REPLY_WINDOW_DAYS = 3, 5, 10
@@ -69,6 +70,8 @@ class ReportState:
     report_type: str | None = None
     category_id: str | None = None
     region_code: str = ""
+    channel: str = ""  # the submission's, from the envelope: web, app, admin, sms, open311
+    reporter_ref: str | None = None  # a key into the personal-data table, never the identity
     addressed_institution_id: str | None = None
     institution_id: str | None = None
     unit_id: str | None = None
@@ -116,6 +119,8 @@ def status_after(status: str, event: DomainEvent) -> Status:
 def evolve(state: ReportState, stored: StoredEvent) -> ReportState:
     event, at = stored.event, stored.occurred_at
     change = _EVOLVERS.get(type(event), lambda s, ev, at: {})(state, event, at)
+    if isinstance(event, e.ReportSubmitted):  # the channel is the envelope's, not the event's
+        change["channel"] = stored.channel
     return dataclasses.replace(state, version=stored.version, status=status_after(state.status, event), **change)
 
 
@@ -147,11 +152,12 @@ _EVOLVERS: dict[type, Callable[[ReportState, DomainEvent, str], dict]] = {
     e.ReportSubmitted: lambda s, ev, at: dict(
         title=ev.title, report_type=ev.report_type, category_id=ev.category_id, region_code=ev.region_code,
         addressed_institution_id=ev.addressed_institution_id, anonymous=ev.anonymous, confidential=ev.confidential,
-        access_token_hash=ev.access_token_hash, submitted_at=at, verification_due=ev.verification_due),
+        reporter_ref=ev.reporter_ref, access_token_hash=ev.access_token_hash, submitted_at=at,
+        verification_due=ev.verification_due),
     e.ReportPutOnHold: lambda s, ev, at: dict(held_at=at),
     e.ReportClarified: lambda s, ev, at: dict(verification_due=ev.verification_due),
     e.ReportVerified: lambda s, ev, at: dict(
-        institution_id=ev.institution_id, title=ev.title, category_id=ev.category_id, report_type=ev.report_type,
+        region_code=ev.region_code or s.region_code, institution_id=ev.institution_id, title=ev.title, category_id=ev.category_id, report_type=ev.report_type,
         requires_inspection=ev.requires_inspection, anonymous=ev.anonymous, confidential=ev.confidential,
         follow_up_due=ev.follow_up_due, resolution_due=ev.resolution_due, awaiting_follow_up=True),
     e.ReportAssigned: lambda s, ev, at: dict(unit_id=ev.unit_id),
@@ -254,7 +260,8 @@ def _submit(state: ReportState, cmd: c.SubmitReport, ctx: Context) -> list[Domai
         raise _forbid("submit", cmd.principal)
     if cmd.report_type not in REPORT_TYPES:
         raise ValidationFailed(f"type must be one of {REPORT_TYPES}", "jenis laporan tidak sah", field="type")
-    if ctx.reference.region(cmd.region_code) is None:
+    if not (cmd.region_code == "" and cmd.channel in REGIONLESS_CHANNELS) and \
+            ctx.reference.region(cmd.region_code) is None:
         raise UnknownReference("region", cmd.region_code)
     if cmd.category_id is not None:
         _require_category(ctx, cmd.category_id)
@@ -264,7 +271,7 @@ def _submit(state: ReportState, cmd: c.SubmitReport, ctx: Context) -> list[Domai
         title=cmd.title, body=cmd.body, report_type=cmd.report_type, category_id=cmd.category_id,
         region_code=cmd.region_code, addressed_institution_id=cmd.addressed_institution_id,
         anonymous=cmd.anonymous, confidential=cmd.confidential, reporter_ref=cmd.reporter_ref,
-        access_token_hash=cmd.access_token_hash, location=cmd.location,
+        access_token_hash=cmd.access_token_hash, location=cmd.location, channel_detail=cmd.channel_detail,
         verification_due=ctx.deadline(VERIFICATION_DAYS, _zone_of(ctx, cmd.addressed_institution_id)))]
 
 
@@ -298,6 +305,12 @@ def _verify(state: ReportState, cmd: c.VerifyReport, ctx: Context) -> list[Domai
     if not category_id:
         raise ValidationFailed("a category is required to verify", "kategori wajib diisi", field="category_id")
     _require_category(ctx, category_id)
+    if cmd.region_code is not None and ctx.reference.region(cmd.region_code) is None:
+        raise UnknownReference("region", cmd.region_code)
+    if not (cmd.region_code or state.region_code):
+        raise ValidationFailed("this report has no region (SMS, Open311); the verifier must set region_code",
+                               "laporan ini belum berwilayah (SMS, Open311); verifikator wajib mengisi region_code",
+                               field="region_code")
     report_type = cmd.report_type or state.report_type
     if report_type not in REPORT_TYPES:
         raise ValidationFailed(f"type must be one of {REPORT_TYPES}", "jenis laporan tidak sah", field="type")
@@ -314,6 +327,7 @@ def _verify(state: ReportState, cmd: c.VerifyReport, ctx: Context) -> list[Domai
         institution_id=cmd.institution_id, title=title, category_id=category_id, report_type=report_type,
         requires_inspection=cmd.requires_inspection, anonymous=state.anonymous or bool(cmd.anonymous),
         confidential=state.confidential or bool(cmd.confidential),
+        region_code=cmd.region_code if cmd.region_code != state.region_code else None,
         follow_up_due=ctx.deadline(FOLLOW_UP_DAYS, zone),
         resolution_due=ctx.deadline(_resolution_days(report_type, cmd.requires_inspection), zone))]
 

@@ -25,7 +25,14 @@ from chalicelib.domain.access import Principal
 from chalicelib.domain.vocabulary import Role
 from chalicelib.errors import LaporError, MethodNotAllowed, NotFound, ReportNotFound, ValidationFailed
 from chalicelib.http.errors import JSON_HEADERS, error_response, internal_error_response
-from chalicelib.http.validation import Schema, check_header_text, check_query, parse_json_body, validate
+from chalicelib.http.validation import (
+    Schema,
+    check_header_text,
+    check_query,
+    parse_form_body,
+    parse_json_body,
+    validate,
+)
 from chalicelib.services.handlers import Request, fingerprint
 
 # What Chalice (and so API Gateway) can route, in the order the Allow header lists them.
@@ -60,6 +67,7 @@ class Operation:
     audience: str  # who may call it, for the docs
     idempotent_key: bool
     query: tuple[str, ...]
+    form: bool = False  # the body is form-encoded (gateway webhooks, Open311), handed over unvalidated
 
 
 OPERATIONS: list[Operation] = []
@@ -121,6 +129,8 @@ class Call:
     headers: dict[str, str]
     now: datetime
     operation_id: str
+    form: dict[str, list[str]] | None = None  # a form-encoded body, for routes declared with form=True
+    raw_body: bytes = b""  # exactly as received: webhook signatures are computed over it
 
     def request(self) -> Request:
         key = self.headers.get("idempotency-key")
@@ -136,10 +146,15 @@ class Call:
 
 def endpoint(method: str, path: str, operation_id: str, summary: str, *, body: Schema | None = None,
              status: int = 200, audience: str = Role.PUBLIC, idempotent_key: bool = False,
-             query: tuple[str, ...] = ()) -> Callable:
+             query: tuple[str, ...] = (), form: bool = False,
+             render_error: Callable[[LaporError], Response] | None = None) -> Callable:
+    """`form=True`: the body is form-encoded and reaches the route as `call.form` (and `call.raw_body`).
+    A route may return a chalice `Response` of its own (another format than JSON), and `render_error` may
+    render this route's errors in its protocol's shape (Open311, a gateway's) — with the status the one
+    mapping in chalicelib/http/errors.py gives them."""
     def decorate(fn: Callable[[Call], Any]) -> Callable:
         OPERATIONS.append(Operation(operation_id, method, path, summary, body, status, audience,
-                                    idempotent_key, query))
+                                    idempotent_key, query, form))
 
         @functools.wraps(fn)
         def view(**params: str) -> Response:
@@ -152,15 +167,19 @@ def endpoint(method: str, path: str, operation_id: str, summary: str, *, body: S
                 query = dict(request.query_params or {})
                 check_query(query)
                 payload: dict[str, Any] = {}
+                form_body = parse_form_body(request.raw_body, headers.get("content-type")) if form else None
                 if body is not None:
                     payload = validate(parse_json_body(request.raw_body, headers.get("content-type")), body)
                 call = Call(services=services, principal=principal, body=payload, params=params,
-                            query=query, headers=headers, now=services.clock(), operation_id=operation_id)
+                            query=query, headers=headers, now=services.clock(), operation_id=operation_id,
+                            form=form_body, raw_body=request.raw_body or b"")
                 result = fn(call)
             except LaporError as exc:
-                return error_response(exc)
+                return render_error(exc) if render_error else error_response(exc)
             except Exception as exc:  # noqa: BLE001 — the contract is JSON errors, never an HTML 500 or a trace
                 return internal_error_response(exc)
+            if isinstance(result, Response):  # another format than JSON (XML, a gateway's reply)
+                return result
             if isinstance(result, str):  # a page for people (only the local /dev/outbox)
                 return Response(body=result, status_code=status, headers={"Content-Type": "text/html; charset=utf-8"})
             return Response(body=json.dumps(result), status_code=status, headers=JSON_HEADERS)

@@ -52,6 +52,7 @@ VERIFY = {
     "title": Field(str, max_length=150), "category_id": Field(str, max_length=100),
     "type": Field(str, choices=REPORT_TYPES), "requires_inspection": Field(bool, default=False),
     "anonymous": Field(bool), "confidential": Field(bool),
+    "region_code": Field(str, max_length=20, description="required for a report without a region (SMS, Open311)"),
 }
 ARCHIVE = {"reason": Field(str, required=True, choices=ARCHIVE_REASONS),
            "duplicate_of": Field(str, max_length=40), "note": Field(str, max_length=TEXT)}
@@ -159,7 +160,7 @@ def verify_report(call: Call) -> dict[str, Any]:
     return _run(call, c.VerifyReport(principal=call.principal, institution_id=b["institution_id"], title=b["title"],
                                      category_id=b["category_id"], report_type=b["type"],
                                      requires_inspection=b["requires_inspection"], anonymous=b["anonymous"],
-                                     confidential=b["confidential"]))
+                                     confidential=b["confidential"], region_code=b["region_code"]))
 
 
 @endpoint("POST", REPORT + "/archive", "archiveReport", "Archive without handling (spam, duplicate, ...)",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -140,6 +141,27 @@ def parse_json_body(raw: bytes | None, content_type: str | None) -> Any:
     except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, NaN/Infinity, absurd nesting or digits
         raise MalformedRequest(f"request body is not valid JSON: {str(exc)[:200]}",
                                "isi permintaan bukan JSON yang sah") from None
+
+
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+
+
+def parse_form_body(raw: bytes | None, content_type: str | None, max_bytes: int = MAX_BODY_BYTES) -> dict[str, list[str]]:
+    """A form-encoded body (SMS gateways' webhooks, Open311 POST) as {name: [values]}, refusing oversized,
+    non-form and undecodable input. Empty values are kept: a gateway may send an empty message."""
+    raw = raw or b""
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"request body is larger than {max_bytes} bytes", f"isi permintaan melebihi {max_bytes} byte")
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if media_type != FORM_MEDIA_TYPE:
+        raise UnsupportedMediaType(f"Content-Type must be {FORM_MEDIA_TYPE} (got {(content_type or '')[:100]!r})",
+                                   f"Content-Type harus {FORM_MEDIA_TYPE}")
+    try:
+        return urllib.parse.parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(raw.strip()),
+                                     max_num_fields=200)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedRequest(f"request body is not valid form encoding: {str(exc)[:200]}",
+                               "isi permintaan bukan form yang sah") from None
 
 
 def _require_json_media_type(content_type: str | None) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Iterator
 
 from chalicelib.auth import hash_token
@@ -30,7 +30,7 @@ from chalicelib.store.memory import InMemoryEventStore
 from chalicelib.store.models import EventItem
 from events.base import Actor, DomainEvent, StoredEvent
 from projections.report_view import ReportViewItem, apply, index_keys, summary
-from projections.statistics import ReportFacts, contribution, difference, fold
+from projections.statistics import ReportFacts, contribution, difference, facts_to_json, fold
 
 INSTITUTION_ID, UNIT_ID, REGION_CODE = "pemkot-samarinda", "dinas-pupr", "64.72"
 CATEGORY_ID = "infrastruktur.drainase"
@@ -203,7 +203,7 @@ def guard_item(template: StatsTemplate, report_id: str) -> dict[str, Any]:
     """The `guard#<report>` item Statistics.project keeps (last applied version and the folded facts)."""
     facts = template.facts
     return {"key": {"S": f"guard#{report_id}"}, "version": {"N": str(facts.version)},
-            "facts": {"S": json.dumps(asdict(facts) | {"overdue_clocks": list(facts.overdue_clocks)})}}
+            "facts": {"S": facts_to_json(replace(facts, state=replace(facts.state, report_id=report_id)))}}
 
 
 def add_counters(totals: dict[str, dict[str, int]], template: StatsTemplate, times: int = 1) -> None:

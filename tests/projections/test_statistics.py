@@ -21,6 +21,7 @@ import pytest
 from chalicelib.auth import hash_token
 from chalicelib.clock import iso
 from chalicelib.domain import commands as c
+from chalicelib.domain.report import ReportState
 from chalicelib.domain.working_days import default_calendar
 from chalicelib.reference import load_reference
 from chalicelib.services.handlers import CommandHandler
@@ -129,8 +130,9 @@ SAMARINDA_SCOPES = ("region:64.72", "region:64", "region:ID")
 
 @pytest.mark.parametrize("status", sorted(HANDLING_BUCKETS))
 def test_every_open_or_closed_status_counts_once_as_received_and_once_in_its_bucket(status):
-    facts = ReportFacts(version=3, status=status, region_code="64.72", institution_id="pemkot-samarinda",
-                        category_id=JALAN, channel="app", submitted_at="2026-03-02T02:00:00.000Z", zone="WITA")
+    facts = ReportFacts(state=ReportState(
+        report_id="LAP-STAT000001", version=3, status=status, region_code="64.72", institution_id="pemkot-samarinda",
+        category_id=JALAN, channel="app", submitted_at="2026-03-02T02:00:00.000Z"), zone="WITA")
 
     counted = contribution(facts, CALENDAR)
 
@@ -148,7 +150,7 @@ def test_the_four_handling_buckets_are_those_of_domain_section_8():
 
 def test_a_report_that_does_not_exist_yet_contributes_nothing():
     assert contribution(None, CALENDAR) == {}
-    assert contribution(ReportFacts(), CALENDAR) == {}
+    assert contribution(ReportFacts(state=ReportState(report_id="LAP-STAT000001")), CALENDAR) == {}
 
 
 def test_an_unaddressed_unverified_report_counts_for_its_regions_but_no_institution():
@@ -374,9 +376,10 @@ def test_a_reminder_of_the_reporters_reply_window_does_not_make_the_institution_
 
 
 def test_a_closed_report_is_never_counted_overdue():
-    facts = ReportFacts(version=9, status="closed", region_code="64.72", institution_id="pemkot-samarinda",
-                        category_id=JALAN, channel="web", submitted_at="2026-03-02T02:00:00.000Z", zone="WITA",
-                        overdue_clocks=("resolution",))
+    facts = ReportFacts(state=ReportState(
+        report_id="LAP-STAT000001", version=9, status="closed", region_code="64.72", institution_id="pemkot-samarinda",
+        category_id=JALAN, channel="web", submitted_at="2026-03-02T02:00:00.000Z"), zone="WITA",
+        overdue_clocks=("resolution",))
     assert not facts.overdue
     assert all("overdue" not in fields for fields in contribution(facts, CALENDAR).values())
 

@@ -2,8 +2,8 @@
 
 Texts are in Bahasa Indonesia, carry the tracking id, and give deadlines in the handling institution's local
 time (WIB for the national admin). The reporter is addressed by reference only, and only when they left a
-contact; staff by role, institution and unit. Each history is folded into the outbox's report facts exactly as
-`Outbox.project` does (`fold`, then `messages_for` with the facts including the event).
+contact; staff by role, institution and unit. Each history is folded by the aggregate's `evolve` exactly as
+`Outbox.project` does, then `messages_for` is given the state including the event.
 
 The report is submitted at T0 = Mon 2 Mar 2026 09:00 WIB; its deadlines are those of tests/support/builders.py.
 """
@@ -13,7 +13,8 @@ import pytest
 
 from chalicelib.reference import load_reference
 from events import report as e
-from projections.outbox import Recipient, ReportFacts, fold, local_time, messages_for
+from chalicelib.domain.report import replay
+from projections.outbox import Recipient, local_time, messages_for
 from tests.support.builders import FOLLOW_UP_DUE, RESOLUTION_DUE, VERIFICATION_DUE, submitted_event, verified_event
 from tests.support.stories import history
 
@@ -33,10 +34,7 @@ ASSIGNED = e.ReportAssigned(unit_id="dinas-pupr")
 def messages(*events: e.DomainEvent) -> list[tuple[Recipient, str]]:
     """The messages of the last event, given the facts of the whole history up to and including it."""
     stored = history(RID, *events)
-    facts = ReportFacts()
-    for each in stored:
-        facts = fold(facts, each, REFERENCE)
-    return messages_for(stored[-1], facts, REFERENCE)
+    return messages_for(stored[-1], replay(RID, stored), REFERENCE)
 
 
 # ----------------------------------------------------------------------------------------- to the reporter

@@ -132,10 +132,12 @@ def test_staff_may_re_key_a_paper_or_whatsapp_report_through_the_admin_channel()
 
 @pytest.mark.parametrize("principal, channel", [
     (PUBLIC, "admin"),
-    (PUBLIC, "sms"),
-    (REPORTER, "open311"),
+    (PUBLIC, "fax"),
+    (REPORTER, "admin"),
     (NATIONAL, "web"),
+    (NATIONAL, "sms"),
     (SAMARINDA_ADMIN, "app"),
+    (SAMARINDA_ADMIN, "open311"),
 ])
 def test_submission_through_a_channel_the_submitter_may_not_use_is_refused(principal, channel):
     with pytest.raises(ValidationFailed) as refused:
@@ -418,6 +420,40 @@ def test_verifier_writes_the_title_of_an_sms_like_report():
     events = when(submitted(title=None), verify(title="Jalan berlubang (SMS 1708)"))
 
     assert events[0].title == "Jalan berlubang (SMS 1708)"
+
+
+@pytest.mark.parametrize("channel", ["sms", "open311"])
+def test_a_text_message_or_open311_report_may_come_without_a_region_and_records_its_channel_detail(channel):
+    history = submitted(channel=channel, region_code="", title=None, channel_detail="twilio")
+
+    state = state_of(history)
+    assert (state.region_code, state.channel, history[0].event.channel_detail) == ("", channel, "twilio")
+
+
+@pytest.mark.parametrize("channel", ["web", "app"])
+def test_a_web_or_app_report_needs_a_known_region(channel):
+    with pytest.raises(UnknownReference):
+        when([], submit(channel=channel, region_code=""))
+
+
+def test_a_report_without_a_region_cannot_be_verified_until_the_verifier_sets_one():
+    history = submitted(channel="sms", region_code="", title=None)
+
+    with pytest.raises(ValidationFailed) as refused:
+        when(history, verify(title="Jalan berlubang (SMS 1708)"))
+    assert refused.value.details["field"] == "region_code"
+    with pytest.raises(UnknownReference):
+        when(history, verify(title="Jalan berlubang (SMS 1708)", region_code="99.99"))
+
+    events = when(history, verify(title="Jalan berlubang (SMS 1708)", region_code="62.71"))
+    assert events[0].region_code == "62.71"
+    assert state_of(then(history, verify(title="Jalan berlubang", region_code="62.71"))).region_code == "62.71"
+
+
+def test_a_verifier_may_correct_the_region_and_an_unchanged_region_is_not_recorded_again():
+    assert when(submitted(), verify(region_code="64.71"))[0].region_code == "64.71"
+    assert when(submitted(), verify(region_code="64.72"))[0].region_code is None
+    assert state_of(then(submitted(), verify(region_code="64.71"))).region_code == "64.71"
 
 
 def test_report_without_a_category_needs_one_at_verification():

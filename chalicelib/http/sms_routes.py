@@ -1,0 +1,1 @@
+"""SMS 1708: the gateways' inbound webhooks (being built)."""
