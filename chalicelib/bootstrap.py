@@ -15,11 +15,13 @@ from chalicelib.domain.working_days import WorkingDayCalendar, default_calendar
 from chalicelib.generations import Generations, LogBounds
 from chalicelib.reference import ReferenceData, load_reference
 from chalicelib.services.handlers import CommandHandler
-from chalicelib.services.notifications import AwsGateway
+from chalicelib.services.notifications import AwsGateway, TwilioSmsGateway
+from chalicelib.services.sms import Limits, SmsDesk, SmsNumbers
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store.base import EventStore
 from chalicelib.store.dynamodb import DynamoDBEventStore
-from infra.tables import DEADLINES, OUTBOX, REPORT_VIEWS, STATS, physical_name
+from chalicelib.store.sms_contacts import DynamoDBSmsContacts, SmsContacts
+from infra.tables import DEADLINES, IDEMPOTENCY, OUTBOX, PERSONAL_DATA, REPORT_VIEWS, STATS, physical_name
 from projections.archive import S3Archive
 from projections.deadline_index import DeadlineIndex
 from projections.outbox import Outbox
@@ -90,10 +92,35 @@ class Services:
             settings = self.settings
             if not (settings.email_from and settings.staff_topic_arn):
                 raise RuntimeError("set LAPOR_EMAIL_FROM and LAPOR_STAFF_TOPIC_ARN to send notifications")
+            sms = None
+            if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from:
+                from twilio.rest import Client
+
+                sms = TwilioSmsGateway(Client(settings.twilio_account_sid, settings.twilio_auth_token),
+                                       settings.twilio_from)
             self.gateway = AwsGateway(sns=boto3.client("sns", region_name=settings.region),
                                       ses=boto3.client("ses", region_name=settings.region),
-                                      email_from=settings.email_from, staff_topic_arn=settings.staff_topic_arn)
+                                      email_from=settings.email_from, staff_topic_arn=settings.staff_topic_arn,
+                                      sms=sms)
         return self.gateway
+
+    @property
+    def sms_contacts(self) -> SmsContacts:
+        names = self.settings.table_names
+        return self._once("sms_contacts", lambda: DynamoDBSmsContacts(names[PERSONAL_DATA], names[IDEMPOTENCY],
+                                                                      self.dynamodb))
+
+    @property
+    def sms_numbers(self) -> SmsNumbers:
+        return SmsNumbers(self.sms_contacts, self.settings.token_secret)
+
+    @property
+    def sms_desk(self) -> SmsDesk:
+        settings, contacts, outbox = self.settings, self.sms_contacts, self.outbox  # (_once is not reentrant)
+        return self._once("sms_desk", lambda: SmsDesk(
+            store=self.store, commands=self.commands, contacts=contacts, outbox=outbox, reference=self.reference,
+            secret=settings.token_secret,
+            limits=Limits(settings.sms_per_number_per_hour, settings.sms_per_gateway_per_minute)))
 
     def read_models(self) -> list[ReadModel]:
         """Everything the one stream consumer feeds."""

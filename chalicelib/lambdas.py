@@ -30,4 +30,4 @@ def send_notifications_at(event_time: str) -> dict[str, Any]:
 
     services = get_services()
     return send_due(services.outbox, services.store, services.notification_gateway(),
-                    parse_instant(event_time)).to_dict()
+                    parse_instant(event_time), numbers=services.sms_numbers).to_dict()

@@ -27,6 +27,13 @@ class Settings:
     email_from: str | None = None  # SES sender for reporters' e-mail
     staff_topic_arn: str | None = None  # SNS topic staff subscribe to (filtered by role/scope attributes)
     archive_bucket: str | None = None  # S3 bucket of the append-only event archive (AWS)
+    public_url: str | None = None  # the API's public base URL, as gateways call it (Twilio signs the URL)
+    twilio_auth_token: str | None = None  # checks X-Twilio-Signature; with the next two, sends SMS via Twilio
+    twilio_account_sid: str | None = None
+    twilio_from: str | None = None  # the number (or the 1708 short code) SMS are sent from
+    infobip_secret: str | None = None  # the Basic-auth password of Infobip's forwarding URL
+    sms_per_number_per_hour: int = 20  # inbound SMS from one number beyond this are dropped (logged)
+    sms_per_gateway_per_minute: int = 600
 
     def __post_init__(self) -> None:
         if not self.table_names:
@@ -51,7 +58,23 @@ class Settings:
             email_from=environ.get("LAPOR_EMAIL_FROM") or None,
             staff_topic_arn=environ.get("LAPOR_STAFF_TOPIC_ARN") or None,
             archive_bucket=environ.get("LAPOR_ARCHIVE_BUCKET") or None,
+            public_url=(environ.get("LAPOR_PUBLIC_URL") or "").rstrip("/") or None,
+            twilio_auth_token=environ.get("LAPOR_TWILIO_AUTH_TOKEN") or None,
+            twilio_account_sid=environ.get("LAPOR_TWILIO_ACCOUNT_SID") or None,
+            twilio_from=environ.get("LAPOR_TWILIO_FROM") or None,
+            infobip_secret=environ.get("LAPOR_INFOBIP_SECRET") or None,
+            sms_per_number_per_hour=positive_int(environ, "LAPOR_SMS_PER_NUMBER_PER_HOUR", 20),
+            sms_per_gateway_per_minute=positive_int(environ, "LAPOR_SMS_PER_GATEWAY_PER_MINUTE", 600),
         )
+
+
+def positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{name} must be a whole number of at least 1 (got {raw!r})")
+    return int(raw)
 
 
 @functools.lru_cache(maxsize=1)

@@ -235,6 +235,48 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sms(args: argparse.Namespace) -> int:
+    """Play an inbound SMS through the running server's real webhook, signed as the gateway signs it."""
+    import base64
+    import json
+    import secrets as random
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    state = _state(args)
+    runtime = state.runtime()
+    if runtime is None:
+        raise SystemExit("lapor sms: no running `lapor serve` found for this home folder; start it with `make run`")
+    keys = state.secrets()
+    url = f"{runtime['api_url']}/sms/{args.gateway}"
+    message_id = args.id or ("SM" if args.gateway == "twilio" else "") + random.token_hex(16)
+    if args.gateway == "twilio":
+        from twilio.request_validator import RequestValidator
+
+        params = {"MessageSid": message_id, "SmsSid": message_id, "AccountSid": keys["twilio_account_sid"],
+                  "From": args.phone, "To": "1708", "Body": args.text, "NumSegments": "1", "NumMedia": "0"}
+        body = urllib.parse.urlencode(params).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded",
+                   "X-Twilio-Signature": RequestValidator(keys["twilio_auth_token"]).compute_signature(url, params)}
+    else:
+        body = json.dumps({"results": [{"messageId": message_id, "from": args.phone.lstrip("+"), "to": "1708",
+                                        "text": args.text, "cleanText": args.text, "smsCount": 1,
+                                        "receivedAt": system_now().strftime("%Y-%m-%dT%H:%M:%S.000+0000")}],
+                           "messageCount": 1, "pendingMessageCount": 0}).encode()
+        credentials = base64.b64encode(f"infobip:{keys['infobip_secret']}".encode()).decode()
+        headers = {"Content-Type": "application/json", "Authorization": f"Basic {credentials}"}
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            print(f"{response.status} {message_id}: {response.read().decode()}")
+    except urllib.error.HTTPError as refused:
+        print(f"{refused.code} {message_id}: {refused.read().decode()}", file=sys.stderr)
+        return 1
+    print("Replies appear in .lapor/outbox.jsonl and at /dev/outbox once sent (within a few seconds).")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -335,6 +377,13 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--to", dest="to_day", required=True, help="last UTC day, YYYY-MM-DD")
     export.add_argument("--out", help="output file (default lapor-events-FROM-to-TO.jsonl)")
     export.set_defaults(run=cmd_export)
+
+    sms = commands.add_parser("sms", help="play an inbound SMS 1708 through the running server's gateway webhook")
+    sms.add_argument("phone", help="the sender, e.g. +6281234567890 or 081234567890")
+    sms.add_argument("text", help="the message, e.g. \"Jalan rusak di depan pasar\", \"CEK LAP-…\", STOP")
+    sms.add_argument("--gateway", choices=("twilio", "infobip"), default="twilio")
+    sms.add_argument("--id", help="the gateway's message id (default: a new one); repeat it to play a retry")
+    sms.set_defaults(run=cmd_sms)
 
     open311_keys.register(commands)
     return root

@@ -16,6 +16,7 @@ from chalicelib.domain.deadlines import handling_zone
 from chalicelib.domain.report import ReportState, evolve, state_from_json, state_to_json
 from chalicelib.domain.vocabulary import Role
 from chalicelib.domain.working_days import ZONES
+from chalicelib.sms.text import sms_parts
 from chalicelib.reference import ReferenceData
 from events import report as e
 from events.base import StoredEvent
@@ -28,15 +29,16 @@ ROLE_NAMES = {Role.ADMIN_NASIONAL: "Admin Nasional", Role.ADMIN_INSTANSI: "Admin
 
 @dataclass(frozen=True)
 class Recipient:
-    kind: str  # reporter | staff
+    kind: str  # reporter | staff | sms (a number that wrote to SMS 1708, by its contact key)
     reporter_ref: str | None = None
     role: str | None = None
     institution_id: str | None = None
     unit_id: str | None = None
+    contact: str | None = None
 
     def key(self) -> str:
-        if self.kind == "reporter":
-            return "reporter"
+        if self.kind in ("reporter", "sms"):
+            return self.kind
         return "/".join(filter(None, (self.role, self.institution_id, self.unit_id)))
 
     def to_dict(self) -> dict[str, Any]:
@@ -60,7 +62,13 @@ def messages_for(stored: StoredEvent, state: ReportState, reference: ReferenceDa
     zone = handling_zone(state, reference)
     when = lambda instant: local_time(instant, zone)  # noqa: E731
     out: list[tuple[Recipient, str]] = []
-    if isinstance(ev, e.ReportSubmitted):
+    if isinstance(ev, e.ReportPutOnHold):
+        out += [(r, f"LAPOR! Laporan {rid} memerlukan penjelasan Anda: {ev.question[:300]} Balas paling lambat "
+                    f"10 hari kerja{' dengan membalas SMS ini' if state.channel == 'sms' else ''}.") for r in reporter]
+    elif isinstance(ev, e.ReportClarified):
+        out += [(r, f"LAPOR! Terima kasih, penjelasan Anda untuk laporan {rid} diterima. Laporan akan diverifikasi "
+                    f"paling lambat {when(ev.verification_due)}.") for r in reporter]
+    elif isinstance(ev, e.ReportSubmitted):
         out += [(r, f"LAPOR! Laporan Anda diterima. Nomor pelacakan: {rid}. Laporan akan diverifikasi paling "
                     f"lambat {when(ev.verification_due)}.") for r in reporter]
     elif isinstance(ev, e.ReportVerified):
@@ -130,7 +138,10 @@ class Outbox:
             return False
         state = evolve(state_of(item, stored.stream_id), stored)
         for recipient, text in messages_for(stored, state, self._reference):
-            self._create(client, stored, state, recipient, text)
+            channel = "staff" if recipient.kind == "staff" else ("sms" if state.channel == "sms" else "email")
+            self._create(client, f"{stored.stream_id}#{stored.version:06d}#{recipient.key()}", report_id=stored.stream_id,
+                         event_type=stored.type, recipient=recipient, channel=channel, text=text,
+                         created_at=stored.occurred_at)
         condition = ({"ConditionExpression": "attribute_not_exists(message_id)"} if last == 0 else
                      {"ConditionExpression": "version = :last",
                       "ExpressionAttributeValues": {":last": {"N": str(last)}}})
@@ -142,20 +153,34 @@ class Outbox:
             return False
         return True
 
-    def _create(self, client: Any, stored: StoredEvent, state: ReportState, recipient: Recipient, text: str) -> None:
-        message_id = f"{stored.stream_id}#{stored.version:06d}#{recipient.key()}"
-        channel = "staff" if recipient.kind == "staff" else ("sms" if state.channel == "sms" else "email")
-        try:
-            client.put_item(TableName=self._table, ConditionExpression="attribute_not_exists(message_id)", Item={
-                "message_id": {"S": message_id}, "report_id": {"S": stored.stream_id},
-                "event_type": {"S": stored.type}, "recipient": {"S": json.dumps(recipient.to_dict())},
-                "channel": {"S": channel}, "text": {"S": text}, "status": {"S": "pending"},
-                "attempts": {"N": "0"}, "created": {"S": f"{stored.occurred_at}#{message_id}"},
-                # due at once: "0" sorts before every instant, even for an event a simulated sweep dated ahead
-                "state_q": {"S": "pending"}, "next_attempt": {"S": f"0#{message_id}"},
-                "all_q": {"S": "all"}})
-        except client.exceptions.ConditionalCheckFailedException:
-            pass  # created by an earlier delivery of the same event
+    def reply(self, message_id: str, *, report_id: str, contact: str, text: str, created_at: str,
+              despite_stop: bool = False) -> None:
+        """An SMS answer that records no event (help, CEK, STOP), keyed by the inbound message: a
+        redelivered message makes no second answer. `despite_stop`: the confirmation of a STOP itself."""
+        self._create(self._client(), message_id, report_id=report_id, event_type="SmsReply",
+                     recipient=Recipient("sms", contact=contact), channel="sms", text=text, created_at=created_at,
+                     despite_stop=despite_stop)
+
+    def _create(self, client: Any, message_id: str, *, report_id: str, event_type: str, recipient: Recipient,
+                channel: str, text: str, created_at: str, despite_stop: bool = False) -> None:
+        """Create-only puts: a message that exists (an earlier delivery of the same event) stays as it is.
+        An SMS longer than one message becomes numbered parts, each its own message sent exactly once."""
+        parts = sms_parts(text) if channel == "sms" else [text]
+        for number, part in enumerate(parts, start=1):
+            part_id = message_id if len(parts) == 1 else f"{message_id}#{number}"
+            item = {"message_id": {"S": part_id}, "report_id": {"S": report_id}, "event_type": {"S": event_type},
+                    "recipient": {"S": json.dumps(recipient.to_dict())}, "channel": {"S": channel},
+                    "text": {"S": part}, "status": {"S": "pending"}, "attempts": {"N": "0"},
+                    "created": {"S": f"{created_at}#{part_id}"},
+                    # due at once: "0" sorts before every instant, even for an event a simulated sweep dated ahead
+                    "state_q": {"S": "pending"}, "next_attempt": {"S": f"0#{part_id}"}, "all_q": {"S": "all"}}
+            if despite_stop:
+                item["despite_stop"] = {"BOOL": True}
+            try:
+                client.put_item(TableName=self._table, ConditionExpression="attribute_not_exists(message_id)",
+                                Item=item)
+            except client.exceptions.ConditionalCheckFailedException:
+                pass  # created by an earlier delivery of the same event
 
     # ------------------------------------------------------------------ the sender's side
 
@@ -197,6 +222,11 @@ class Outbox:
         self._settle(message_id, attempt, "SET #s = :sent, sent_at = :now, gateway_id = :gid REMOVE state_q, "
                      "next_attempt", {":sent": {"S": "sent"}, ":now": {"S": now}, ":gid": {"S": gateway_id or "-"}})
 
+    def mark_suppressed(self, message_id: str, attempt: int, reason: str) -> None:
+        """Not sent, on purpose (the number sent STOP): kept and visible, never sent."""
+        self._settle(message_id, attempt, "SET #s = :suppressed, last_error = :e REMOVE state_q, next_attempt",
+                     {":suppressed": {"S": "suppressed"}, ":e": {"S": reason[:500]}})
+
     def mark_failed(self, message_id: str, attempt: int, error: str, retry_at: str | None) -> None:
         """Retry at `retry_at`, or — None — move to the dead-letter state: kept, visible, never resent."""
         if retry_at is None:
@@ -220,7 +250,8 @@ class Outbox:
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    plain = {name: (value.get("S") if "S" in value else int(value["N"]) if "N" in value else value)
+    plain = {name: (value["S"] if "S" in value else int(value["N"]) if "N" in value else
+                    value["BOOL"] if "BOOL" in value else value)
              for name, value in item.items()}
     if "recipient" in plain:
         plain["recipient"] = json.loads(plain["recipient"])

@@ -21,7 +21,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.auth import principal_from_headers
 from chalicelib.bootstrap import Services, get_services
-from chalicelib.domain.access import Principal
+from chalicelib.domain.access import ANONYMOUS_PUBLIC, Principal
 from chalicelib.domain.vocabulary import Role
 from chalicelib.errors import LaporError, MethodNotAllowed, NotFound, ReportNotFound, ValidationFailed
 from chalicelib.http.errors import JSON_HEADERS, error_response, internal_error_response
@@ -131,6 +131,7 @@ class Call:
     operation_id: str
     form: dict[str, list[str]] | None = None  # a form-encoded body, for routes declared with form=True
     raw_body: bytes = b""  # exactly as received: webhook signatures are computed over it
+    path: str = ""  # as the client called it (with API Gateway's stage prefix), e.g. for signed URLs
 
     def request(self) -> Request:
         key = self.headers.get("idempotency-key")
@@ -147,11 +148,12 @@ class Call:
 def endpoint(method: str, path: str, operation_id: str, summary: str, *, body: Schema | None = None,
              status: int = 200, audience: str = Role.PUBLIC, idempotent_key: bool = False,
              query: tuple[str, ...] = (), form: bool = False,
-             render_error: Callable[[LaporError], Response] | None = None) -> Callable:
+             render_error: Callable[[LaporError], Response] | None = None, staff_auth: bool = True) -> Callable:
     """`form=True`: the body is form-encoded and reaches the route as `call.form` (and `call.raw_body`).
     A route may return a chalice `Response` of its own (another format than JSON), and `render_error` may
     render this route's errors in its protocol's shape (Open311, a gateway's) — with the status the one
-    mapping in chalicelib/http/errors.py gives them."""
+    mapping in chalicelib/http/errors.py gives them. `staff_auth=False`: the route authenticates its callers
+    itself (a gateway's signature or Basic secret), so an Authorization header is not read as a staff JWT."""
     def decorate(fn: Callable[[Call], Any]) -> Callable:
         OPERATIONS.append(Operation(operation_id, method, path, summary, body, status, audience,
                                     idempotent_key, query, form))
@@ -162,7 +164,7 @@ def endpoint(method: str, path: str, operation_id: str, summary: str, *, body: S
                 request = api.current_request
                 services = get_services()
                 headers = {k.lower(): v for k, v in (request.headers or {}).items()}
-                principal = principal_from_headers(headers, services.verifier)
+                principal = principal_from_headers(headers, services.verifier) if staff_auth else ANONYMOUS_PUBLIC
                 _check_path_ids(params)
                 query = dict(request.query_params or {})
                 check_query(query)
@@ -172,7 +174,8 @@ def endpoint(method: str, path: str, operation_id: str, summary: str, *, body: S
                     payload = validate(parse_json_body(request.raw_body, headers.get("content-type")), body)
                 call = Call(services=services, principal=principal, body=payload, params=params,
                             query=query, headers=headers, now=services.clock(), operation_id=operation_id,
-                            form=form_body, raw_body=request.raw_body or b"")
+                            form=form_body, raw_body=request.raw_body or b"",
+                            path=(request.context or {}).get("path") or "")
                 result = fn(call)
             except LaporError as exc:
                 return render_error(exc) if render_error else error_response(exc)

@@ -22,6 +22,7 @@ from chalicelib.reference import (
     normalize_phone,
     region_to_dict,
 )
+from chalicelib.services.sms import phone_key
 from events.chain import verify_chain
 
 TEXT = 5000
@@ -254,9 +255,12 @@ def get_reporter(call: Call) -> dict[str, Any]:
           audience=Role.ADMIN_NASIONAL)
 def erase_personal_data(call: Call) -> dict[str, Any]:
     _require_role(call, (Role.ADMIN_NASIONAL,), "erasure")
-    reporter_ref = call.params["reporter_ref"]
-    if not call.services.store.erase_personal(reporter_ref, iso(call.now)):
+    reporter_ref, services = call.params["reporter_ref"], call.services
+    person = services.store.get_personal(reporter_ref)
+    if not services.store.erase_personal(reporter_ref, iso(call.now)):
         raise NotFound(f"no personal data under {reporter_ref}", f"tidak ada data pribadi untuk {reporter_ref}")
+    if person and person.phone:  # an SMS reporter: the number's SMS 1708 contact goes too
+        services.sms_contacts.forget(phone_key(services.settings.token_secret, person.phone))
     return {"reporter_ref": reporter_ref, "erased_at": iso(call.now)}
 
 

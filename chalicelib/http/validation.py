@@ -127,12 +127,16 @@ def validate(body: Any, schema: Schema) -> dict[str, Any]:
     return clean
 
 
+def require_size(raw: bytes | None, max_bytes: int = MAX_BODY_BYTES) -> bytes:
+    raw = raw or b""
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"request body is larger than {max_bytes} bytes", f"isi permintaan melebihi {max_bytes} byte")
+    return raw
+
+
 def parse_json_body(raw: bytes | None, content_type: str | None) -> Any:
     """The request body as JSON, refusing oversized, non-JSON and undecodable input."""
-    raw = raw or b""
-    if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"request body is larger than {MAX_BODY_BYTES} bytes",
-                              f"isi permintaan melebihi {MAX_BODY_BYTES} byte")
+    raw = require_size(raw)
     _require_json_media_type(content_type)
     if not raw.strip():
         raise MalformedRequest("request body is empty; send a JSON object", "isi permintaan kosong")
@@ -149,9 +153,7 @@ FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 def parse_form_body(raw: bytes | None, content_type: str | None, max_bytes: int = MAX_BODY_BYTES) -> dict[str, list[str]]:
     """A form-encoded body (SMS gateways' webhooks, Open311 POST) as {name: [values]}, refusing oversized,
     non-form and undecodable input. Empty values are kept: a gateway may send an empty message."""
-    raw = raw or b""
-    if len(raw) > max_bytes:
-        raise PayloadTooLarge(f"request body is larger than {max_bytes} bytes", f"isi permintaan melebihi {max_bytes} byte")
+    raw = require_size(raw, max_bytes)
     media_type = (content_type or "").split(";")[0].strip().lower()
     if media_type != FORM_MEDIA_TYPE:
         raise UnsupportedMediaType(f"Content-Type must be {FORM_MEDIA_TYPE} (got {(content_type or '')[:100]!r})",

@@ -58,17 +58,21 @@ class Request:
     correlation_id: str
     idempotency_key: str | None = None
     fingerprint: str = ""  # a digest of the operation and its body
+    idempotency_scope: str | None = None  # whose keys these are, when not the caller's (an SMS gateway's)
 
 
 def fingerprint(operation: str, body: Any) -> str:
     return hashlib.sha256(canonical_json([operation, body]).encode("utf-8")).hexdigest()
 
 
-def _scoped_key(principal: Principal, key: str, request_fingerprint: str) -> str:
+def scoped_key(principal: Principal, request: Request) -> str:
     """Keys are per caller, so two callers choosing the same key never see each other's results. Anonymous
     submitters have no identity to scope by: their key is scoped by what they sent, so only a retry of the
-    very same request matches."""
-    if principal.is_staff:
+    very same request matches. A gateway's message ids are scoped by the gateway (`idempotency_scope`)."""
+    key, request_fingerprint = request.idempotency_key, request.fingerprint
+    if request.idempotency_scope:
+        scope = request.idempotency_scope
+    elif principal.is_staff:
         scope = f"staff:{principal.user_id}"
     elif principal.report_token_hash:
         scope = f"reporter:{principal.report_token_hash[:16]}"
@@ -96,7 +100,7 @@ class CommandHandler:
                 response: dict[str, Any]) -> IdempotencyRecord | None:
         if request.idempotency_key is None:
             return None
-        return IdempotencyRecord(key=_scoped_key(principal, request.idempotency_key, request.fingerprint),
+        return IdempotencyRecord(key=scoped_key(principal, request),
                                  fingerprint=request.fingerprint, stream_id=stream_id, response=response,
                                  created_at=iso(request.now),
                                  expires_at=int((request.now + IDEMPOTENCY_TTL).timestamp()))
@@ -104,7 +108,7 @@ class CommandHandler:
     def _earlier_result(self, principal: Principal, request: Request) -> dict[str, Any] | None:
         if request.idempotency_key is None:
             return None
-        record = self._store.get_idempotency(_scoped_key(principal, request.idempotency_key, request.fingerprint))
+        record = self._store.get_idempotency(scoped_key(principal, request))
         if record is None:
             return None
         if record.fingerprint != request.fingerprint:

@@ -67,17 +67,41 @@ class FileGateway:
 
 
 @dataclass
+class TwilioSmsGateway:
+    """SMS through Twilio's Messages API (the gateway SMS 1708 arrives by), with the `twilio` package."""
+
+    client: Any  # twilio.rest.Client
+    sender: str  # the number or short code messages come from
+
+    def send(self, delivery: Delivery) -> str:
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        try:
+            return self.client.messages.create(to=delivery.address, from_=self.sender, body=delivery.text).sid
+        except TwilioRestException as error:
+            if error.status == 429 or error.status >= 500:
+                raise TemporaryFailure(f"Twilio {error.status} {error.code}") from None
+            raise Rejected(f"Twilio {error.status} {error.code}: {error.msg}") from None
+        except TwilioException as error:  # no answer: the network, a timeout
+            raise TemporaryFailure(f"Twilio: {error}") from None
+
+
+@dataclass
 class AwsGateway:
-    """SMS through Amazon SNS, e-mail through Amazon SES, staff through an SNS topic filtered by audience."""
+    """SMS through Amazon SNS (or `sms`, e.g. Twilio), e-mail through Amazon SES, staff through an SNS topic
+    filtered by audience."""
 
     sns: Any
     ses: Any
     email_from: str
     staff_topic_arn: str
+    sms: Gateway | None = None
 
     def send(self, delivery: Delivery) -> str:
         from botocore.exceptions import ClientError
 
+        if delivery.channel == "sms" and self.sms is not None:
+            return self.sms.send(delivery)
         try:
             if delivery.channel == "sms":
                 return self.sns.publish(PhoneNumber=delivery.address, Message=delivery.text)["MessageId"]
@@ -105,19 +129,30 @@ class SendResult:
     retried: int = 0
     dead: int = 0
     skipped: int = 0  # claimed by another sender first
+    suppressed: int = 0  # to numbers that sent STOP
     errors: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"sent": self.sent, "retried": self.retried, "dead": self.dead, "skipped": self.skipped}
+        return {"sent": self.sent, "retried": self.retried, "dead": self.dead, "skipped": self.skipped,
+                "suppressed": self.suppressed}
 
 
-def _destination(message: dict[str, Any], store: Any) -> tuple[str, str]:
+class Suppressed(Exception):
+    """Not to be sent at all: the number asked for no more SMS (STOP)."""
+
+
+def _destination(message: dict[str, Any], store: Any, numbers: Any) -> tuple[str, str]:
     """(channel, address). A reporter is reached the way they came (SMS for SMS reporters, else e-mail),
-    or by the other contact they left when that one is missing."""
+    or by the other contact they left when that one is missing; a number that wrote to SMS 1708 by SMS."""
     recipient = message["recipient"]
     if recipient["kind"] == "staff":
         return "staff", "/".join(filter(None, (recipient.get("role"), recipient.get("institution_id"),
                                                recipient.get("unit_id"))))
+    if recipient["kind"] == "sms":
+        phone = numbers.phone_of(recipient["contact"]) if numbers else None
+        if not phone:
+            raise Rejected("no contact: the number's details were removed by an erasure")
+        return "sms", phone
     person = store.get_personal(recipient["reporter_ref"])
     if person is None or person.erased_at:
         raise Rejected("no contact: the reporter's details were removed by an erasure, or never given")
@@ -130,7 +165,10 @@ def _destination(message: dict[str, Any], store: Any) -> tuple[str, str]:
     raise Rejected("the reporter left neither a phone number nor an e-mail address")
 
 
-def send_due(outbox: Any, store: Any, gateway: Gateway, now: datetime, limit: int = 100) -> SendResult:
+def send_due(outbox: Any, store: Any, gateway: Gateway, now: datetime, limit: int = 100,
+             numbers: Any = None) -> SendResult:
+    """`numbers` (chalicelib.services.sms.SmsNumbers) reaches numbers that wrote to SMS 1708 and knows
+    which sent STOP; without it, SMS go to reporters' numbers as they left them."""
     result = SendResult()
     for message in outbox.due(iso(now), limit=limit):
         message_id, attempts = message["message_id"], message["attempts"]
@@ -138,10 +176,16 @@ def send_due(outbox: Any, store: Any, gateway: Gateway, now: datetime, limit: in
             result.skipped += 1
             continue
         try:
-            channel, address = _destination(message, store)
+            channel, address = _destination(message, store, numbers)
+            if channel == "sms" and numbers and not message.get("despite_stop") and numbers.stopped(address):
+                raise Suppressed("the number sent STOP")
             delivery = Delivery(channel=channel, address=address, subject=f"LAPOR! {message['report_id']}",
                                 text=message["text"], message_id=message_id)
             gateway_id = gateway.send(delivery)
+        except Suppressed as suppressed:
+            outbox.mark_suppressed(message_id, attempts + 1, str(suppressed))
+            result.suppressed += 1
+            continue
         except Rejected as rejected:
             outbox.mark_failed(message_id, attempts + 1, f"rejected: {rejected}", retry_at=None)
             result.dead += 1

@@ -28,7 +28,7 @@ from chalicelib.clock import iso, system_now
 from chalicelib.domain.vocabulary import Role
 from chalicelib.services.notifications import FileGateway
 from chalicelib.services.operations import days_between, restore, verify_log
-from chalicelib.settings import Settings
+from chalicelib.settings import Settings, positive_int
 from infra.local.dynamodb_local import DynamoDBLocal, DynamoDBLocalMissing, find_installation
 from infra.local.pump import Checkpoints, FailureQueue, StreamPump
 from infra.local.state import LOCAL_ISSUER, LocalState
@@ -138,7 +138,9 @@ def start(state: LocalState, host: str = "127.0.0.1", port: int = 8000) -> Local
         secrets = state.secrets()
         settings = Settings(stage="local", region=REGION, dynamodb_endpoint=database.url, table_prefix="lapor-local",
                             jwt_secret=secrets["jwt_secret"], jwt_issuer=LOCAL_ISSUER,
-                            token_secret=secrets["token_secret"])
+                            token_secret=secrets["token_secret"], twilio_auth_token=secrets["twilio_auth_token"],
+                            twilio_account_sid=secrets["twilio_account_sid"], infobip_secret=secrets["infobip_secret"],
+                            sms_per_number_per_hour=positive_int(os.environ, "LAPOR_SMS_PER_NUMBER_PER_HOUR", 20))
         dynamodb = boto3.client("dynamodb", endpoint_url=database.url, region_name=REGION)
         create_tables(dynamodb, settings.table_prefix)
         services = system.services = build_services(settings, clock=system_now)

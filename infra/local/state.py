@@ -83,10 +83,17 @@ class LocalState:
         self.runtime_path.unlink(missing_ok=True)
 
     def secrets(self) -> dict[str, str]:
-        """The local JWT and reporter-token secrets, made once; `lapor serve` and `lapor token` share them."""
+        """The local secrets, each made once: the staff-JWT and reporter-token keys (`lapor serve` and
+        `lapor token` share them) and the SMS gateways' (`lapor sms` signs with them as the gateway would)."""
         path = self.home / "secrets.json"
         if not path.exists():
-            values = {"jwt_secret": secrets.token_hex(32), "token_secret": secrets.token_hex(32)}
             path.touch(mode=0o600)
+        values = json.loads(path.read_text() or "{}")
+        made = {"jwt_secret": secrets.token_hex(32), "token_secret": secrets.token_hex(32),
+                "twilio_auth_token": secrets.token_hex(16), "twilio_account_sid": "AC" + secrets.token_hex(16),
+                "infobip_secret": secrets.token_urlsafe(24)}
+        missing = {name: value for name, value in made.items() if name not in values}
+        if missing:  # a home made by an earlier version keeps its secrets and gains the new ones
+            values |= missing
             path.write_text(json.dumps(values))
-        return json.loads(path.read_text())
+        return values

@@ -213,7 +213,7 @@ def test_the_sender_sends_each_message_once_to_the_address_looked_up_at_send_tim
         "admin_instansi/pemkot-samarinda", "admin_penghubung/pemkot-samarinda/dinas-pupr"}
     assert all(d.subject == f"LAPOR! {story}" for d in gateway.deliveries)
     assert send_due(services.outbox, services.store, gateway, clock.now + timedelta(hours=3)).to_dict() == {
-        "sent": 0, "retried": 0, "dead": 0, "skipped": 0}
+        "sent": 0, "retried": 0, "dead": 0, "skipped": 0, "suppressed": 0}
     assert len(gateway.deliveries) == 4
     for message in messages(services, story):
         assert message["status"] == "sent" and message["attempts"] == 1 and message["gateway_id"].startswith("gw-")
@@ -272,7 +272,7 @@ def test_a_temporary_failure_is_retried_after_the_backoff_and_not_before(service
     assert "attempt 1: TemporaryFailure: Throttling" in failed["last_error"]
 
     early = send_due(services.outbox, services.store, gateway, now + BACKOFF[0] - timedelta(seconds=1))
-    assert early.to_dict() == {"sent": 0, "retried": 0, "dead": 0, "skipped": 0} and gateway.attempts == 1
+    assert early.to_dict() == {"sent": 0, "retried": 0, "dead": 0, "skipped": 0, "suppressed": 0} and gateway.attempts == 1
     assert send_due(services.outbox, services.store, gateway, now + BACKOFF[0]).sent == 1
     assert gateway.attempts == 2 and [d.message_id for d in gateway.deliveries] == [message_id]
     sent = services.outbox.get(message_id)
@@ -296,7 +296,7 @@ def test_a_message_that_keeps_failing_goes_dead_after_max_attempts_and_is_never_
             delay = BACKOFF[attempt - 1]
             assert state["next_attempt"].startswith(iso(now + delay))
             assert send_due(services.outbox, services.store, gateway, now + delay - timedelta(seconds=1)).to_dict() \
-                == {"sent": 0, "retried": 0, "dead": 0, "skipped": 0}
+                == {"sent": 0, "retried": 0, "dead": 0, "skipped": 0, "suppressed": 0}
             now += delay
         else:
             assert result.dead == 1 and state["status"] == "dead"

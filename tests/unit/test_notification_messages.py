@@ -9,6 +9,8 @@ The report is submitted at T0 = Mon 2 Mar 2026 09:00 WIB; its deadlines are thos
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from chalicelib.reference import load_reference
@@ -103,8 +105,30 @@ def test_a_reporter_who_left_no_contact_is_told_nothing_but_the_institution_stil
     assert messages(anonymous, VERIFIED, e.FollowUpPosted(message="Sudah ditinjau.")) == []
 
 
+def test_a_hold_asks_the_reporter_the_verifiers_question():
+    assert messages(SUBMITTED, e.ReportPutOnHold(question="Di RT berapa lubangnya?")) == [(REPORTER, (
+        "LAPOR! Laporan LAP-PESAN00001 memerlukan penjelasan Anda: Di RT berapa lubangnya? Balas paling lambat "
+        "10 hari kerja."))]
+
+
+def test_a_hold_of_an_sms_report_says_to_answer_by_replying():
+    sms = submitted_event(reporter_ref=REF, title=None, region_code="")
+    stored = history(RID, sms, e.ReportPutOnHold(question="Di mana lokasinya?"))
+    stored[0] = replace(stored[0], channel="sms")
+    assert messages_for(stored[-1], replay(RID, stored), REFERENCE) == [(REPORTER, (
+        "LAPOR! Laporan LAP-PESAN00001 memerlukan penjelasan Anda: Di mana lokasinya? Balas paling lambat "
+        "10 hari kerja dengan membalas SMS ini."))]
+
+
+def test_a_clarification_is_acknowledged_with_the_new_verification_deadline():
+    held = e.ReportPutOnHold(question="Di RT berapa lubangnya?")
+    clarified = e.ReportClarified(message="RT 12.", verification_due="2026-03-10T10:00:00.000Z")
+    assert messages(SUBMITTED, held, clarified) == [(REPORTER, (
+        "LAPOR! Terima kasih, penjelasan Anda untuk laporan LAP-PESAN00001 diterima. Laporan akan diverifikasi "
+        "paling lambat Selasa 10-03-2026 17:00 WIB."))]
+
+
 @pytest.mark.parametrize("event", [
-    e.ReportClarified(message="Di depan Pasar Segiri.", verification_due=VERIFICATION_DUE),
     e.ReporterReplied(message="Ada foto tambahan."),
     e.ResolutionAccepted(rating=5, comment="Terima kasih."),
     e.ResolutionObjected(reason="Lubangnya masih ada."),
