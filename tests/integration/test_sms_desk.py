@@ -252,3 +252,67 @@ def test_erasing_an_sms_reporter_forgets_the_number_and_its_contact(services, de
     assert services.store.get_personal(reporter_ref).phone is None
     desk.receive(sms(f"CEK {report_id}", "SM-2"), clock.advance(minutes=1))
     assert texts_to(services, pump)[-1] == f"LAPOR! Laporan {report_id} tidak ditemukan. Periksa kembali nomor pelacakannya."
+
+
+# ------------------------------------------------------------------------------------------ sending through Twilio
+
+class TwilioApi:
+    """Twilio's Messages API as the real `twilio` client reaches it (its HttpClient seam): records each
+    request and answers as Twilio does (201 with the message, or an error document)."""
+
+    def __init__(self, status: int = 201, code: int | None = None) -> None:
+        self.status, self.code, self.requests = status, code, []
+
+    def __call__(self):
+        from twilio.http import HttpClient
+        from twilio.http.response import Response
+
+        api = self
+
+        class Client(HttpClient):
+            def request(self, method, uri, params=None, data=None, headers=None, auth=None, timeout=None,
+                        allow_redirects=False):
+                api.requests.append((method, uri, dict(data or {}), auth))
+                if api.status >= 400:
+                    return Response(api.status, json.dumps({"code": api.code, "message": "refused", "status": api.status}))
+                return Response(201, json.dumps({"sid": "SM" + "f" * 32, "status": "queued", "to": data["To"],
+                                                 "body": data["Body"]}))
+        return Client(logging.getLogger("twilio.test"), False)
+
+
+def twilio_gateway(api: TwilioApi):
+    from twilio.rest import Client
+
+    from chalicelib.services.notifications import TwilioSmsGateway
+
+    return TwilioSmsGateway(Client("AC" + "0" * 32, "token", http_client=api()), "1708")
+
+
+def test_sms_go_out_through_twilios_messages_api_and_the_outbox_records_twilios_id(services, desk, pump, clock):
+    from chalicelib.services.notifications import AwsGateway
+
+    report_id = desk.receive(sms("Jalan rusak"), clock()).report_id
+    pump.drain()
+    api = TwilioApi()
+    gateway = AwsGateway(sns=None, ses=None, email_from="x@example.id", staff_topic_arn="arn", sms=twilio_gateway(api))
+
+    assert send_due(services.outbox, services.store, gateway, clock(), numbers=services.sms_numbers).sent == 1
+
+    [(method, uri, data, auth)] = api.requests
+    assert (method, uri.endswith("/Accounts/AC" + "0" * 32 + "/Messages.json")) == ("POST", True)
+    assert (data["To"], data["From"], data["Body"][:30]) == (PHONE, "1708", "LAPOR! Laporan Anda diterima. ")
+    [message] = [m for m in services.outbox.recent() if m["report_id"] == report_id]
+    assert (message["status"], message["gateway_id"]) == ("sent", "SM" + "f" * 32)
+
+
+@pytest.mark.parametrize("status, code, outcome", [(400, 21211, "dead"), (429, 20429, "retried"), (503, 20500, "retried")])
+def test_twilio_refusing_a_number_is_final_and_its_throttling_or_outage_is_retried(services, desk, pump, clock,
+                                                                                   status, code, outcome):
+    from chalicelib.services.notifications import AwsGateway
+
+    desk.receive(sms("Jalan rusak"), clock())
+    pump.drain()
+    gateway = AwsGateway(sns=None, ses=None, email_from="x@example.id", staff_topic_arn="arn",
+                         sms=twilio_gateway(TwilioApi(status, code)))
+    assert getattr(send_due(services.outbox, services.store, gateway, clock(), numbers=services.sms_numbers),
+                   outcome) == 1

@@ -160,6 +160,22 @@ def test_an_unaddressed_unverified_report_counts_for_its_regions_but_no_institut
     assert set(contribution(facts, CALENDAR)) == keys(SAMARINDA_SCOPES)
 
 
+def test_an_sms_report_without_a_region_counts_nationally_by_channel_until_its_verifier_sets_the_region():
+    story = Story().at(MON_2_MARCH, submitted(region="", category=None), actor=PUBLIC.actor(), channel="sms")
+    before = contribution(story.facts(), CALENDAR)
+    story.at(MON_2_MARCH + timedelta(hours=2), verified_event(institution_id="pemkot-samarinda", category_id=JALAN,
+                                                              region_code="64.72"))
+    after = contribution(story.facts(), CALENDAR)
+
+    assert set(before) == keys(["region:ID"], ["2026", "2026-Q1", "2026-03"])
+    assert all(fields["ch#sms"] == 1 for fields in before.values())
+    assert set(after) == keys((*SAMARINDA_SCOPES, "institution:pemkot-samarinda"))
+    assert story.facts().zone == "WITA"  # the region's zone, now that it is known
+    moved = difference(after, before)
+    assert moved["region:ID#2026"] == {"b_belum_diverifikasi": -1, "b_belum_ditindaklanjuti": 1, f"cat#{JALAN}": 1}
+    assert moved["region:64.72#2026"]["received"] == 1 and moved["region:64.72#2026"]["ch#sms"] == 1
+
+
 def test_a_report_addressed_to_an_institution_counts_for_it_from_submission():
     facts = Story().at(MON_2_MARCH, submitted(addressed="pemkot-samarinda"), actor=PUBLIC.actor()).facts()
 
