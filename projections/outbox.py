@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from chalicelib.clock import parse_instant
-from chalicelib.domain.deadlines import handling_zone
+from chalicelib.domain.deadlines import HOLD_DAYS, handling_zone
 from chalicelib.domain.report import ReportState, evolve, state_from_json, state_to_json
 from chalicelib.domain.vocabulary import Role
 from chalicelib.domain.working_days import ZONES
@@ -64,7 +64,7 @@ def messages_for(stored: StoredEvent, state: ReportState, reference: ReferenceDa
     out: list[tuple[Recipient, str]] = []
     if isinstance(ev, e.ReportPutOnHold):
         out += [(r, f"LAPOR! Laporan {rid} memerlukan penjelasan Anda: {ev.question[:300]} Balas paling lambat "
-                    f"10 hari kerja{' dengan membalas SMS ini' if state.channel == 'sms' else ''}.") for r in reporter]
+                    f"{HOLD_DAYS} hari kerja{' dengan membalas SMS ini' if state.channel == 'sms' else ''}.") for r in reporter]
     elif isinstance(ev, e.ReportClarified):
         out += [(r, f"LAPOR! Terima kasih, penjelasan Anda untuk laporan {rid} diterima. Laporan akan diverifikasi "
                     f"paling lambat {when(ev.verification_due)}.") for r in reporter]
