@@ -102,3 +102,14 @@ class ConcurrencyConflict(LaporError):
 
 class IdempotencyKeyReused(LaporError):
     code = "idempotency_key_reused"
+
+
+class RateLimited(LaporError):
+    """A client (an Open311 app's API key) sent more requests in this window than its limit allows."""
+    code = "rate_limited"
+
+    def __init__(self, limit: int, retry_after_seconds: int) -> None:
+        super().__init__(f"more than {limit} requests a minute for this API key; retry in {retry_after_seconds} s",
+                         f"lebih dari {limit} permintaan per menit untuk kunci API ini; coba lagi dalam "
+                         f"{retry_after_seconds} detik", limit=limit, retry_after_seconds=retry_after_seconds)
+        self.retry_after_seconds = retry_after_seconds

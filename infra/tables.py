@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-EVENTS, IDEMPOTENCY, PERSONAL_DATA, REPORT_VIEWS, STATS, CONTROL, DEADLINES, OUTBOX = (
-    "events", "idempotency", "personal_data", "report_views", "stats", "control", "deadlines", "outbox")
+EVENTS, IDEMPOTENCY, PERSONAL_DATA, REPORT_VIEWS, STATS, CONTROL, DEADLINES, OUTBOX, OPEN311_KEYS = (
+    "events", "idempotency", "personal_data", "report_views", "stats", "control", "deadlines", "outbox",
+    "open311_keys")
 # Read models that `lapor rebuild` can rebuild into a fresh table generation and switch to.
 REBUILDABLE = (REPORT_VIEWS, STATS, DEADLINES)
 
@@ -103,6 +104,10 @@ TABLES: dict[str, TableSpec] = {
                                         ("created", "S"))),
     # Which generation of each read model is live, and the first day of the log.
     CONTROL: TableSpec(CONTROL, "ControlTable", keys=(("key", "S", "HASH"),)),
+    # Open311 client apps' API keys (pk "keys", sk the key id: a handful of items, listed with one Query) and
+    # their per-minute request counters (pk "rate#<key id>", sk the minute), which expire by TTL.
+    OPEN311_KEYS: TableSpec(OPEN311_KEYS, "Open311KeysTable", keys=(("pk", "S", "HASH"), ("sk", "S", "RANGE")),
+                            ttl_attribute="expires_at"),
 }
 
 

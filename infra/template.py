@@ -47,6 +47,7 @@ from infra.tables import (
     DEADLINES,
     EVENTS,
     IDEMPOTENCY,
+    OPEN311_KEYS,
     OUTBOX,
     PERSONAL_DATA,
     REBUILDABLE,
@@ -122,10 +123,14 @@ API_GRANTS: dict[str, tuple[str, ...]] = {
     EVENTS: ("dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"),
     IDEMPOTENCY: READ_WRITE,
     PERSONAL_DATA: READ_WRITE,
-    REPORT_VIEWS: ("dynamodb:GetItem", "dynamodb:Query"),  # views, work queues and public lists (GSIs)
+    # Views, work queues and public lists (GSIs); an Open311 page reads its rows' views in one BatchGetItem.
+    REPORT_VIEWS: ("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"),
     STATS: ("dynamodb:BatchGetItem", "dynamodb:GetItem"),  # counters and rankings
     CONTROL: ("dynamodb:GetItem",),  # which read-model generation is live
     OUTBOX: ("dynamodb:PutItem",),  # create-only SMS replies that record no event (CEK, STOP, help)
+    # Open311 API keys: issue (create-only put), list (one Query), check (GetItem), revoke and count requests
+    # per minute (UpdateItem). Nothing ever deletes a key: a revoked one stays, for the record.
+    OPEN311_KEYS: ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"),
 }
 PROJECTOR_GRANTS: dict[str, tuple[str, ...]] = {
     REPORT_VIEWS: ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),  # guarded put of the view

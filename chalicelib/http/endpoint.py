@@ -29,7 +29,6 @@ from chalicelib.http.validation import (
     Schema,
     check_header_text,
     check_query,
-    parse_form_body,
     parse_json_body,
     validate,
 )
@@ -67,7 +66,6 @@ class Operation:
     audience: str  # who may call it, for the docs
     idempotent_key: bool
     query: tuple[str, ...]
-    form: bool = False  # the body is form-encoded (gateway webhooks, Open311), handed over unvalidated
 
 
 OPERATIONS: list[Operation] = []
@@ -129,8 +127,7 @@ class Call:
     headers: dict[str, str]
     now: datetime
     operation_id: str
-    form: dict[str, list[str]] | None = None  # a form-encoded body, for routes declared with form=True
-    raw_body: bytes = b""  # exactly as received: webhook signatures are computed over it
+    raw_body: bytes = b""  # exactly as received: webhook signatures are computed over it; form posts parse it
     path: str = ""  # as the client called it (with API Gateway's stage prefix), e.g. for signed URLs
 
     def request(self) -> Request:
@@ -147,16 +144,15 @@ class Call:
 
 def endpoint(method: str, path: str, operation_id: str, summary: str, *, body: Schema | None = None,
              status: int = 200, audience: str = Role.PUBLIC, idempotent_key: bool = False,
-             query: tuple[str, ...] = (), form: bool = False,
+             query: tuple[str, ...] = (),
              render_error: Callable[[LaporError], Response] | None = None, staff_auth: bool = True) -> Callable:
-    """`form=True`: the body is form-encoded and reaches the route as `call.form` (and `call.raw_body`).
-    A route may return a chalice `Response` of its own (another format than JSON), and `render_error` may
+    """A route may return a chalice `Response` of its own (another format than JSON), and `render_error` may
     render this route's errors in its protocol's shape (Open311, a gateway's) — with the status the one
     mapping in chalicelib/http/errors.py gives them. `staff_auth=False`: the route authenticates its callers
     itself (a gateway's signature or Basic secret), so an Authorization header is not read as a staff JWT."""
     def decorate(fn: Callable[[Call], Any]) -> Callable:
         OPERATIONS.append(Operation(operation_id, method, path, summary, body, status, audience,
-                                    idempotent_key, query, form))
+                                    idempotent_key, query))
 
         @functools.wraps(fn)
         def view(**params: str) -> Response:
@@ -169,12 +165,11 @@ def endpoint(method: str, path: str, operation_id: str, summary: str, *, body: S
                 query = dict(request.query_params or {})
                 check_query(query)
                 payload: dict[str, Any] = {}
-                form_body = parse_form_body(request.raw_body, headers.get("content-type")) if form else None
                 if body is not None:
                     payload = validate(parse_json_body(request.raw_body, headers.get("content-type")), body)
                 call = Call(services=services, principal=principal, body=payload, params=params,
                             query=query, headers=headers, now=services.clock(), operation_id=operation_id,
-                            form=form_body, raw_body=request.raw_body or b"",
+                            raw_body=request.raw_body or b"",
                             path=(request.context or {}).get("path") or "")
                 result = fn(call)
             except LaporError as exc:

@@ -25,6 +25,7 @@ STATUS: dict[type[err.LaporError], int] = {
     err.ValidationFailed: 422,
     err.UnknownReference: 422,
     err.IdempotencyKeyReused: 422,
+    err.RateLimited: 429,
 }
 
 JSON_HEADERS = {"Content-Type": "application/json"}
@@ -44,7 +45,13 @@ def error_response(error: err.LaporError) -> Response:
     headers = dict(JSON_HEADERS)
     if isinstance(error, err.MethodNotAllowed):  # RFC 9110 §15.5.6: a 405 must say what the path does take
         headers["Allow"] = ", ".join(error.allowed)
+    headers |= retry_after(error)
     return Response(body=json.dumps(body), status_code=status_of(error), headers=headers)
+
+
+def retry_after(error: err.LaporError) -> dict[str, str]:
+    """RFC 9110 §10.2.3: a 429 says when the client may try again."""
+    return {"Retry-After": str(error.retry_after_seconds)} if isinstance(error, err.RateLimited) else {}
 
 
 def protocol_error_response(status: int, reason: str) -> Response:

@@ -39,9 +39,6 @@ def document() -> dict[str, Any]:
                                "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:\\-]{8,128}$"}})
         if parameters:
             entry["parameters"] = parameters
-        if op.form:
-            entry["requestBody"] = {"required": True, "content": {"application/x-www-form-urlencoded": {
-                "schema": {"type": "object", "additionalProperties": {"type": "string"}}}}}
         if op.body is not None:
             entry["requestBody"] = {"required": True,
                                     "content": {"application/json": {"schema": json_schema(op.body)}}}

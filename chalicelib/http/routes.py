@@ -67,7 +67,7 @@ ACCEPT = {"rating": Field(int, required=True, minimum=1, maximum=5), "comment": 
 REPORT = "/reports/{report_id}"
 
 
-def _personal(raw: dict[str, Any] | None) -> dict[str, str | None] | None:
+def checked_personal_data(raw: dict[str, Any] | None) -> dict[str, str | None] | None:
     if not raw or not any(raw.values()):
         return None
     errors = []
@@ -113,7 +113,7 @@ def submit_report(call: Call) -> dict[str, Any]:
         category_id=b["category_id"], region_code=b["region_code"], addressed_institution_id=b["institution_id"],
         anonymous=b["anonymous"], confidential=b["confidential"], channel=b["channel"],
         reporter_ref=None, access_token_hash="", location=b["location"])
-    return call.services.commands.submit(command, call.request(), _personal(b["reporter"]))
+    return call.services.commands.submit(command, call.request(), checked_personal_data(b["reporter"]))
 
 
 @endpoint("GET", REPORT, "getReport", "Read a report as the caller may see it (one read of the report view)")
@@ -206,7 +206,7 @@ def post_follow_up(call: Call) -> dict[str, Any]:
 
 # -------------------------------------------------------------------------------------------- audit
 
-def _require_role(call: Call, roles: tuple[str, ...], action: str) -> None:
+def require_role(call: Call, roles: tuple[str, ...], action: str) -> None:
     if call.principal.role not in roles:
         raise Forbidden(f"{action} is for {', '.join(roles)}", f"{action} hanya untuk {', '.join(roles)}")
 
@@ -221,14 +221,14 @@ def _stored_events(call: Call) -> list[dict[str, Any]]:
 @endpoint("GET", REPORT + "/events", "getReportEvents", "The report's full event history with its hash chain",
           audience=", ".join(AUDIT_ROLES))
 def get_report_events(call: Call) -> dict[str, Any]:
-    _require_role(call, AUDIT_ROLES, "the event history")
+    require_role(call, AUDIT_ROLES, "the event history")
     return {"report_id": call.params["report_id"], "events": _stored_events(call)}
 
 
 @endpoint("GET", REPORT + "/chain-verification", "verifyReportChain",
           "Recompute the report's hash chain and name the first broken event", audience=", ".join(AUDIT_ROLES))
 def verify_report_chain(call: Call) -> dict[str, Any]:
-    _require_role(call, AUDIT_ROLES, "chain verification")
+    require_role(call, AUDIT_ROLES, "chain verification")
     view = call.services.views.get(call.params["report_id"])
     head = (view["version"], view["head_hash"]) if view else None  # None: not yet projected
     return verify_chain(call.params["report_id"], _stored_events(call), expected_head=head).to_dict()
@@ -254,7 +254,7 @@ def get_reporter(call: Call) -> dict[str, Any]:
           "Erase a reporter's identity (UU PDP 27/2022); the event log and its hash chain stay intact",
           audience=Role.ADMIN_NASIONAL)
 def erase_personal_data(call: Call) -> dict[str, Any]:
-    _require_role(call, (Role.ADMIN_NASIONAL,), "erasure")
+    require_role(call, (Role.ADMIN_NASIONAL,), "erasure")
     reporter_ref, services = call.params["reporter_ref"], call.services
     person = services.store.get_personal(reporter_ref)
     if not services.store.erase_personal(reporter_ref, iso(call.now)):

@@ -12,6 +12,7 @@ from infra.tables import (
     CONTROL,
     EVENTS,
     IDEMPOTENCY,
+    OPEN311_KEYS,
     PERSONAL_DATA,
     REBUILDABLE,
     REPORT_VIEWS,
@@ -103,6 +104,11 @@ def test_the_event_log_cannot_be_deleted(resources):
     assert events["Properties"]["DeletionProtectionEnabled"] is True
     assert events["DeletionPolicy"] == "Retain" and events["UpdateReplacePolicy"] == "Retain"
     assert events["Properties"]["StreamSpecification"]["StreamViewType"] == "NEW_IMAGE"
+
+
+def test_open311_request_counters_expire(resources):
+    props = resources[TABLES[OPEN311_KEYS].cfn_resource]["Properties"]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
 
 
 def test_idempotency_records_expire(resources):
@@ -233,7 +239,10 @@ def test_api_grants(resources):
     for logical in (IDEMPOTENCY, PERSONAL_DATA):
         assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
                 "dynamodb:ConditionCheckItem"} <= granted[logical]
-    assert granted[REPORT_VIEWS] == {"dynamodb:GetItem", "dynamodb:Query"}
+    # BatchGetItem: an Open311 page reads its rows' views at once (chalicelib/open311/reads.py).
+    assert granted[REPORT_VIEWS] == {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"}
+    # Open311 keys are issued, checked, counted and revoked, never deleted.
+    assert granted[OPEN311_KEYS] == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}
     # Read models and the control table are read-only for the API.
     for logical in (REPORT_VIEWS, STATS, CONTROL):
         assert not granted[logical] & {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
