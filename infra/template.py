@@ -95,6 +95,9 @@ FAILURE_RETENTION_SECONDS = 14 * 24 * 3600  # SQS maximum
 # Parameters (not secrets: a URL and an issuer name).
 JWKS_URL_PARAMETER = "StaffJwksUrl"
 JWT_ISSUER_PARAMETER = "StaffJwtIssuer"
+PUBLIC_URL_PARAMETER = "PublicApiUrl"  # what SMS gateways call: Twilio signs that exact URL
+TWILIO_ACCOUNT_PARAMETER = "TwilioAccountSid"  # with TwilioFromNumber: replies go out through Twilio, else SNS
+TWILIO_FROM_PARAMETER = "TwilioFromNumber"
 
 # API Gateway's own answers: response type -> (status, or None to keep the gateway's; code; English message,
 # or None for the gateway's own ($context.error.messageString, already a quoted JSON string); Indonesian).
@@ -161,7 +164,11 @@ def secret_reference(secret_id: str) -> str:
 def secret_ids(stage: str) -> dict[str, str]:
     """Secrets Manager secret names, by the environment variable they feed. Create them before deploying."""
     return {"LAPOR_TOKEN_SECRET": f"lapor/{stage}/token-secret",
-            "LAPOR_JWT_SECRET": f"lapor/{stage}/jwt-secret"}
+            "LAPOR_JWT_SECRET": f"lapor/{stage}/jwt-secret",
+            # SMS 1708's gateways: a gateway you do not use gets a long random value nobody knows, and its
+            # webhook then refuses every request.
+            "LAPOR_TWILIO_AUTH_TOKEN": f"lapor/{stage}/twilio-auth-token",
+            "LAPOR_INFOBIP_SECRET": f"lapor/{stage}/infobip-secret"}
 
 
 def table_resource(spec: TableSpec, table_prefix: str) -> dict[str, Any]:
@@ -287,6 +294,11 @@ def environment(stage: str, table_prefix: str, staff_auth: str) -> dict[str, Any
         "LAPOR_EMAIL_FROM": {"Ref": EMAIL_FROM_PARAMETER},
         "LAPOR_STAFF_TOPIC_ARN": {"Ref": STAFF_TOPIC},
         "LAPOR_ARCHIVE_BUCKET": {"Ref": ARCHIVE_BUCKET},
+        "LAPOR_PUBLIC_URL": {"Ref": PUBLIC_URL_PARAMETER},
+        "LAPOR_TWILIO_AUTH_TOKEN": secret_reference(secrets["LAPOR_TWILIO_AUTH_TOKEN"]),
+        "LAPOR_TWILIO_ACCOUNT_SID": {"Ref": TWILIO_ACCOUNT_PARAMETER},
+        "LAPOR_TWILIO_FROM": {"Ref": TWILIO_FROM_PARAMETER},
+        "LAPOR_INFOBIP_SECRET": secret_reference(secrets["LAPOR_INFOBIP_SECRET"]),
     }
     if staff_auth == "jwks":
         variables["LAPOR_JWKS_URL"] = {"Ref": JWKS_URL_PARAMETER}
@@ -311,6 +323,16 @@ def merge_template(stage: str, table_prefix: str, *, staff_auth: str = "jwks") -
     }
     parameters[EMAIL_FROM_PARAMETER] = {"Type": "String", "AllowedPattern": "^[^@]+@[^@]+$",
                                         "Description": "SES-verified sender of reporters' e-mail."}
+    parameters[PUBLIC_URL_PARAMETER] = {
+        "Type": "String", "AllowedPattern": "^(https://[^/]+(/.*[^/])?)?$", "Default": "",
+        "Description": "The API's public base URL as the SMS gateways call it (e.g. https://api.lapor.go.id); "
+                       "empty: the URL each request names."}
+    parameters[TWILIO_ACCOUNT_PARAMETER] = {
+        "Type": "String", "AllowedPattern": "^(AC[0-9a-f]{32})?$", "Default": "",
+        "Description": "Twilio account of SMS 1708: inbound messages must name it; with TwilioFromNumber, "
+                       "replies go out through Twilio (empty: through SNS)."}
+    parameters[TWILIO_FROM_PARAMETER] = {
+        "Type": "String", "Default": "", "Description": "The number or short code replies come from (e.g. 1708)."}
     if staff_auth == "jwks":
         parameters[JWKS_URL_PARAMETER] = {
             "Type": "String", "AllowedPattern": "^https://.+",

@@ -164,6 +164,17 @@ def test_functions_get_stage_prefix_and_secret_references(resources, function):
     assert "DYNAMODB_ENDPOINT" not in variables
 
 
+def test_the_sms_gateways_secrets_come_from_secrets_manager_and_their_settings_from_parameters(resources):
+    variables = resources["APIHandler"]["Properties"]["Environment"]["Variables"]
+    for name in ("LAPOR_TWILIO_AUTH_TOKEN", "LAPOR_INFOBIP_SECRET"):
+        assert re.fullmatch(r"\{\{resolve:secretsmanager:lapor/" + STAGE + r"/[\w-]+:SecretString\}\}", variables[name])
+    assert (variables["LAPOR_PUBLIC_URL"], variables["LAPOR_TWILIO_ACCOUNT_SID"], variables["LAPOR_TWILIO_FROM"]) == (
+        {"Ref": t.PUBLIC_URL_PARAMETER}, {"Ref": t.TWILIO_ACCOUNT_PARAMETER}, {"Ref": t.TWILIO_FROM_PARAMETER})
+    parameters = t.merge_template(STAGE, PREFIX)["Parameters"]
+    assert all(parameters[name]["Default"] == "" for name in (
+        t.PUBLIC_URL_PARAMETER, t.TWILIO_ACCOUNT_PARAMETER, t.TWILIO_FROM_PARAMETER))  # SMS is optional to deploy
+
+
 def test_hs256_stage_takes_its_key_from_secrets_manager():
     variables = t.merge_template(STAGE, PREFIX, staff_auth="hs256")["Resources"]["APIHandler"]["Properties"][
         "Environment"]["Variables"]
