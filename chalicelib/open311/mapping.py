@@ -19,13 +19,13 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from chalicelib.clock import parse_instant
+from chalicelib.domain.deadlines import institution_zone, reporting_zone
 from chalicelib.domain.report import INSPECTION_RESOLUTION_DAYS, REPORT_TYPES, RESOLUTION_DAYS
 from chalicelib.domain.vocabulary import AWAITING_FOLLOW_UP, AWAITING_VERIFICATION, FINISHED, Status
 from chalicelib.domain.working_days import ZONES
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.http.validation import Field
 from chalicelib.reference import Category, ReferenceData
-from chalicelib.reference.institutions import NATIONAL_TIMEZONE
 
 JURISDICTION = "lapor.go.id"  # the one jurisdiction this endpoint serves (A.1: so jurisdiction_id is optional)
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -180,12 +180,12 @@ def service_notice(report_type: str | None, requires_inspection: bool) -> str | 
 # -------------------------------------------------------------------------------------------- datetimes
 
 def zone_of(shown: Mapping[str, Any], reference: ReferenceData) -> str:
+    """The handling (or addressed) institution's zone (`institution_zone`: the one its deadlines were set
+    in), else the region's (`reporting_zone`), else Jakarta's."""
     institution_id = shown.get("institution_id") or shown.get("addressed_institution_id")
-    institution = reference.institution(institution_id) if institution_id else None
-    if institution is not None:
-        return institution.timezone
-    region = reference.region(shown.get("region_code") or "")
-    return region.timezone if region is not None else NATIONAL_TIMEZONE
+    if institution_id and reference.institution(institution_id) is not None:
+        return institution_zone(institution_id, reference)
+    return reporting_zone(shown.get("region_code") or "", reference)
 
 
 def w3c(instant: str | None, zone: str) -> str | None:
