@@ -341,14 +341,11 @@ def _coordinate(raw: str | None, name: str, spec: Field, errors: list[dict[str, 
     if not math.isfinite(value):
         errors.append({"field": name, "problem": "must be a decimal number (WGS84 degrees)"})
         return None
-    problem = spec.problem(value)
-    if problem:
-        errors.append({"field": name, "problem": problem})
-        return None
-    return value
+    return _checked(name, value, spec, errors)
 
 
-def _checked(name: str, value: str | None, spec: Field, errors: list[dict[str, str]]) -> str | None:
+def _checked(name: str, value: Any, spec: Field, errors: list[dict[str, str]]) -> Any:
+    """The value if `spec` accepts it; else None, with the problem added to `errors`."""
     if value is None:
         if spec.required:
             errors.append({"field": name, "problem": "is required"})
