@@ -22,6 +22,8 @@ from events import report as e
 from events.base import StoredEvent
 from projections.guard import next_in_line
 
+ARCHIVE_REASON_NAMES = {"spam": "spam", "unclear": "isi laporan tidak jelas", "duplicate": "duplikat laporan lain",
+                        "out_of_scope": "di luar cakupan LAPOR!", "no_reply": "tidak ada penjelasan dari pelapor"}
 CLOCK_NAMES = {"verification": "verifikasi", "follow_up": "tindak lanjut pertama", "resolution": "penyelesaian"}
 ROLE_NAMES = {Role.ADMIN_NASIONAL: "Admin Nasional", Role.ADMIN_INSTANSI: "Admin Instansi",
               Role.ADMIN_PENGHUBUNG: "Admin Penghubung"}
@@ -103,7 +105,8 @@ def messages_for(stored: StoredEvent, state: ReportState, reference: ReferenceDa
         reason = "Anda menerima jawaban" if ev.reason == "accepted" else "tidak ada tanggapan dalam batas waktu"
         out += [(r, f"LAPOR! Laporan {rid} ditutup ({reason}). Terima kasih.") for r in reporter]
     elif isinstance(ev, e.ReportArchived):
-        out += [(r, f"LAPOR! Laporan {rid} diarsipkan (alasan: {ev.reason}).") for r in reporter]
+        reason = ARCHIVE_REASON_NAMES.get(ev.reason, ev.reason)
+        out += [(r, f"LAPOR! Laporan {rid} diarsipkan (alasan: {reason}).") for r in reporter]
     return out
 
 

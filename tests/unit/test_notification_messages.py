@@ -95,6 +95,16 @@ def test_archiving_tells_the_reporter_the_reason():
         (REPORTER, "LAPOR! Laporan LAP-PESAN00001 diarsipkan (alasan: spam).")]
 
 
+@pytest.mark.parametrize("reason, said", [("unclear", "isi laporan tidak jelas"),
+                                          ("out_of_scope", "di luar cakupan LAPOR!"),
+                                          ("no_reply", "tidak ada penjelasan dari pelapor")])
+def test_an_archive_names_its_reason_in_indonesian(reason, said):
+    held = e.ReportPutOnHold(question="Di mana?")
+    archived = e.ReportArchived(reason=reason)
+    assert messages(SUBMITTED, held, archived) == [
+        (REPORTER, f"LAPOR! Laporan LAP-PESAN00001 diarsipkan (alasan: {said}).")]
+
+
 def test_a_reporter_who_left_no_contact_is_told_nothing_but_the_institution_still_is():
     anonymous = submitted_event(anonymous=True)  # no personal data: no reporter reference
     assert messages(anonymous) == []
@@ -203,3 +213,10 @@ def test_a_local_time_is_the_local_day_even_when_the_utc_date_differs():
     assert local_time("2026-03-05T17:30:00.000Z", "WIB") == "Jumat 06-03-2026 00:30 WIB"
     assert local_time("2026-03-08T16:00:00.000Z", "WITA") == "Senin 09-03-2026 00:00 WITA"
     assert local_time("2026-03-07T14:59:00.000Z", "WIT") == "Sabtu 07-03-2026 23:59 WIT"
+
+
+def test_every_archive_reason_has_an_indonesian_name():
+    from chalicelib.domain.report import ARCHIVE_REASONS
+    from projections.outbox import ARCHIVE_REASON_NAMES
+
+    assert set(ARCHIVE_REASON_NAMES) == set(ARCHIVE_REASONS)
