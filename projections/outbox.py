@@ -82,6 +82,18 @@ def messages_for(stored: StoredEvent, state: ReportState, reference: ReferenceDa
     elif isinstance(ev, e.ReportRedisposed):
         out.append((Recipient("staff", role=Role.ADMIN_INSTANSI, institution_id=ev.institution_id),
                     f"LAPOR! Laporan {rid} didisposisikan ulang ke instansi Anda. Batas waktu tetap berjalan."))
+    elif isinstance(ev, e.ReportReturned):  # bukan wewenang: the national admin must dispose it elsewhere
+        out.append((Recipient("staff", role=Role.ADMIN_NASIONAL),
+                    f"LAPOR! {name} mengembalikan laporan {rid} (bukan wewenang): {ev.reason[:200]} Mohon "
+                    f"didisposisikan ulang."))
+    elif isinstance(ev, e.AssignmentReturned):
+        out.append((Recipient("staff", role=Role.ADMIN_INSTANSI, institution_id=institution_id),
+                    f"LAPOR! Unit mengembalikan laporan {rid}: {ev.reason[:200]} Mohon ditugaskan ulang atau "
+                    f"ditindaklanjuti."))
+    elif isinstance(ev, e.ReportReopened):
+        out.append((Recipient("staff", role=Role.ADMIN_INSTANSI, institution_id=institution_id),
+                    f"LAPOR! Pelapor mengajukan keberatan atas jawaban laporan {rid}; laporan dibuka kembali. "
+                    f"Tindak lanjut paling lambat {when(ev.follow_up_due)}."))
     elif isinstance(ev, e.ReportAssigned):
         out.append((Recipient("staff", role=Role.ADMIN_PENGHUBUNG, institution_id=institution_id,
                               unit_id=ev.unit_id),

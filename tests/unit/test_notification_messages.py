@@ -150,6 +150,29 @@ def test_the_reporters_own_acts_notify_no_one(event):
 
 # ---------------------------------------------------------------------------------------------- to staff
 
+def test_a_return_as_not_its_authority_asks_the_national_admin_to_dispose_it_elsewhere():
+    returned = e.ReportReturned(institution_id="pemkot-samarinda", reason="Jalan provinsi.")
+    assert messages(SUBMITTED, VERIFIED, returned) == [(Recipient("staff", role="admin_nasional"), (
+        "LAPOR! Pemerintah Kota Samarinda mengembalikan laporan LAP-PESAN00001 (bukan wewenang): Jalan provinsi. "
+        "Mohon didisposisikan ulang."))]
+
+
+def test_a_unit_handing_a_report_back_tells_its_institution_admin():
+    given_back = e.AssignmentReturned(unit_id="dinas-pupr", reason="Bukan urusan PUPR.")
+    assert messages(SUBMITTED, VERIFIED, ASSIGNED, given_back) == [(SAMARINDA_ADMIN, (
+        "LAPOR! Unit mengembalikan laporan LAP-PESAN00001: Bukan urusan PUPR. Mohon ditugaskan ulang atau "
+        "ditindaklanjuti."))]
+
+
+def test_a_reopening_after_an_objection_tells_the_institution_its_new_follow_up_deadline():
+    answered = e.ReportAnswered(message="Jalan sudah ditambal.", reply_due=REPLY_DUE)
+    objected = e.ResolutionObjected(reason="Lubangnya masih ada.")
+    reopened = e.ReportReopened(follow_up_due="2026-03-27T09:00:00.000Z")
+    assert messages(SUBMITTED, VERIFIED, answered, objected, reopened) == [(SAMARINDA_ADMIN, (
+        "LAPOR! Pelapor mengajukan keberatan atas jawaban laporan LAP-PESAN00001; laporan dibuka kembali. "
+        "Tindak lanjut paling lambat Jumat 27-03-2026 17:00 WITA."))]
+
+
 def test_a_redisposition_tells_the_new_institution_that_the_deadlines_keep_running():
     returned = e.ReportReturned(institution_id="pemkot-samarinda", reason="Jalan provinsi.")
     redisposed = e.ReportRedisposed(institution_id="pemprov-kaltim", previous_institution_id="pemkot-samarinda")
