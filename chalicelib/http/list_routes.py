@@ -10,6 +10,7 @@ from chalicelib.domain.vocabulary import HANDLING_BUCKET_NAMES, Role
 from chalicelib.errors import Forbidden, UnknownReference, ValidationFailed
 from chalicelib.http.cursor import decode_cursor, encode_cursor
 from chalicelib.http.endpoint import Call, endpoint
+from chalicelib.http.exports import FORMAT, Column, downloadable
 
 QUEUE_BUCKETS = HANDLING_BUCKET_NAMES
 MAX_PAGE = 100
@@ -59,13 +60,25 @@ def list_queue(call: Call) -> dict[str, Any]:
     return result
 
 
+# What the public sees of a report in a list, and the columns of its open-data file (documented in the README).
+# Nothing here names the reporter or a staff member; the summary rows never carry the location.
 _PUBLIC_FIELDS = ("report_id", "title", "status", "bucket", "report_type", "category_id", "region_code",
                   "institution_id", "submitted_at")
+PUBLIC_COLUMNS = tuple(Column(name, (name,)) for name in _PUBLIC_FIELDS)
+_PUBLIC_FILTERS = {"region": "wilayah", "institution": "instansi", "category": "kategori"}  # for the file name
+
+
+def _public_filename(call: Call, answer: dict[str, Any]) -> str:
+    chosen = [f"{_PUBLIC_FILTERS[name]}-{call.query[name]}" for name in _PUBLIC_FILTERS if call.query.get(name)]
+    return "-".join(["lapor-laporan-publik", *chosen])
 
 
 @endpoint("GET", "/public/reports", "listPublicReports",
-          "Verified, non-confidential reports, newest first; filter by one of ?region= ?institution= ?category=",
-          query=("region", "institution", "category", "limit", "cursor"))
+          "Verified, non-confidential reports, newest first; filter by one of ?region= ?institution= ?category=; "
+          "?format=json|csv (a CSV's next page is in its Link header)",
+          query=("region", "institution", "category", "limit", "cursor", FORMAT))
+@downloadable(filename=_public_filename, rows=lambda answer: answer["reports"],
+              columns=lambda call, rows: PUBLIC_COLUMNS)
 def list_public_reports(call: Call) -> dict[str, Any]:
     reference = call.services.reference
     filters = {name: call.query[name] for name in ("region", "institution", "category") if call.query.get(name)}

@@ -2,21 +2,25 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from chalicelib.clock import parse_instant
 from chalicelib.domain.access import TIMELINE_ROLES, can_see
 from chalicelib.domain.institution import RecordInstitutionIndicators
-from chalicelib.domain.report import replay
-from chalicelib.domain.vocabulary import Role, province_of
+from chalicelib.domain.report import PUBLIC_CHANNELS, replay
+from chalicelib.domain.vocabulary import HANDLING_BUCKET_NAMES, Role, province_of
 from chalicelib.errors import Forbidden, NotFound, ReportNotFound, ValidationFailed
 from chalicelib.http.endpoint import Call, endpoint
+from chalicelib.http.exports import FORMAT, Column, downloadable
 from chalicelib.http.validation import Field
 from chalicelib.reference import Institution, Region
 from chalicelib.services.timeline import build_timeline
-from projections.statistics import NATIONAL, figures
+from projections.statistics import NATIONAL, Statistics, figures
 
 _PERIOD = re.compile(r"^(20\d\d)(?:-Q([1-4])|-(0[1-9]|1[0-2]))?$")
+_YEAR = re.compile(r"^20\d\d$")
+CHANNELS = (*PUBLIC_CHANNELS, "admin")  # every channel a report can come by (DOMAIN §3)
 INDICATORS = {"year": Field(int, required=True, minimum=2015, maximum=2100),
               "has_sk": Field(bool, required=True, description="a decree names its complaint-handling team"),
               "has_renaksi": Field(bool, required=True, description="an action plan (Renaksi) was submitted"),
@@ -59,6 +63,13 @@ def _period(call: Call) -> str:
     return period
 
 
+def _year(call: Call) -> str:
+    year = call.query.get("year", str(call.now.year))
+    if not _YEAR.fullmatch(year):
+        raise ValidationFailed("year must be YYYY (e.g. 2026)", "tahun harus YYYY", field="year")
+    return year
+
+
 def _region(call: Call, code: str) -> Region:
     region = call.services.reference.region(code)
     if region is None:
@@ -73,30 +84,141 @@ def _institution(call: Call, institution_id: str) -> Institution:
     return institution
 
 
+def _region_scope(call: Call) -> dict[str, str]:
+    code = call.params["region_code"]
+    if code == NATIONAL:
+        return {"code": NATIONAL, "name": "Indonesia", "level": "national"}
+    region = _region(call, code)
+    return {"code": region.code, "name": region.name, "level": region.level}
+
+
+def _institution_scope(institution: Institution) -> dict[str, Any]:
+    return {"id": institution.id, "name": institution.name, "region_code": institution.region_code}
+
+
+def _public_indicators(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A supervisor's assessment as the public sees it: which role and institution recorded it, not which
+    employee (staff user ids are internal, as on reports). Both keys always, so every row has the same shape."""
+    indicators = Statistics.indicators_of(item)
+    if indicators:
+        by = indicators.get("recorded_by") or {}
+        indicators["recorded_by"] = {"role": by.get("role"), "institution_id": by.get("institution_id")}
+    return indicators
+
+
+def _months(year: str) -> list[str]:
+    return [f"{year}-{month:02d}" for month in range(1, 13)]
+
+
+# ------------------------------------------------------------------------------- the tables' CSV columns
+
+_PERIOD_COLUMN = Column("period", ("period",))
+_REGION_COLUMNS = (Column("region_code", ("region", "code")), Column("region_name", ("region", "name")),
+                   Column("region_level", ("region", "level")))
+_INSTITUTION_COLUMNS = (Column("institution_id", ("institution", "id")),
+                        Column("institution_name", ("institution", "name")),
+                        Column("institution_region_code", ("institution", "region_code")))
+_INDICATOR_COLUMNS = (
+    *(Column(name, ("indicators", name)) for name in ("has_sk", "has_renaksi", "follow_up_quality")),
+    *(Column(f"indicators_{name}", ("indicators", name)) for name in ("year", "institution_id", "recorded_at")),
+    *(Column(f"indicators_recorded_by_{name}", ("indicators", "recorded_by", name))
+      for name in ("role", "institution_id")))
+
+
+def _figure_columns(call: Call, rows: Sequence[dict[str, Any]]) -> list[Column]:
+    """The figures of one row, flat. Every category of the reference tree and every channel has its column
+    (0 when none, where the JSON leaves it out), so files of any scope and period share one header."""
+    def keys(name: str, known: Iterable[str]) -> list[str]:
+        known = list(known)
+        # a count under a key the reference no longer has still reaches the file: the CSV holds what the JSON does
+        return known + sorted({key for row in rows for key in row["figures"][name]} - set(known))
+
+    at = ("figures",)
+    return [Column("received", at + ("received",)),
+            *(Column(bucket, at + ("buckets", bucket)) for bucket in HANDLING_BUCKET_NAMES),
+            *(Column(name, at + (name,)) for name in ("archived", "completion_rate", "follow_up_rate",
+                                                      "follow_up_speed_working_days", "overdue")),
+            *(Column(f"category:{c}", at + ("by_category", c), default=0)
+              for c in keys("by_category", call.services.reference.categories)),
+            *(Column(f"channel:{c}", at + ("by_channel", c), default=0) for c in keys("by_channel", CHANNELS))]
+
+
+def _region_columns(call: Call, rows: Sequence[dict[str, Any]]) -> list[Column]:
+    return [*_REGION_COLUMNS, _PERIOD_COLUMN, *_figure_columns(call, rows)]
+
+
+def _institution_columns(call: Call, rows: Sequence[dict[str, Any]]) -> list[Column]:
+    return [*_INSTITUTION_COLUMNS, _PERIOD_COLUMN, *_figure_columns(call, rows)]
+
+
+def _institution_stats_columns(call: Call, rows: Sequence[dict[str, Any]]) -> list[Column]:
+    return [*_institution_columns(call, rows), *_INDICATOR_COLUMNS]
+
+
+def _one_row(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    return [answer]
+
+
+def _month_rows(scope: str) -> Callable[[dict[str, Any]], list[dict[str, Any]]]:
+    """Each month's row carries its region or institution, so every row of the file stands on its own."""
+    return lambda answer: [{scope: answer[scope], **month} for month in answer["months"]]
+
+
+# ------------------------------------------------------------------------------- statistics
+
 @endpoint("GET", "/stats/regions/{region_code}", "getRegionStats",
-          "Figures of a province (including its kabupaten/kota) or a kabupaten/kota for ?period=YYYY|YYYY-Qn|YYYY-MM",
-          query=("period",))
+          "Figures of a province (including its kabupaten/kota) or a kabupaten/kota for ?period=YYYY|YYYY-Qn|YYYY-MM; "
+          "?format=json|csv",
+          query=("period", FORMAT))
+@downloadable(filename=lambda call, a: f"lapor-statistik-wilayah-{a['region']['code']}-{a['period']}",
+              rows=_one_row, columns=_region_columns)
 def get_region_stats(call: Call) -> dict[str, Any]:
-    code, period = call.params["region_code"], _period(call)
-    scope = {"code": NATIONAL, "name": "Indonesia", "level": "national"}
-    if code != NATIONAL:
-        region = _region(call, code)
-        scope = {"code": region.code, "name": region.name, "level": region.level}
+    period = _period(call)
+    scope = _region_scope(call)
     return {"region": scope, "period": period,
-            "figures": figures(call.services.stats.read(f"region:{code}", period))}
+            "figures": figures(call.services.stats.read(f"region:{scope['code']}", period))}
+
+
+@endpoint("GET", "/stats/regions/{region_code}/months", "getRegionMonthlyStats",
+          "The figures of each of the 12 months of ?year= for a region, in one read (a chart's series); "
+          "?format=json|csv",
+          query=("year", FORMAT))
+@downloadable(filename=lambda call, a: f"lapor-statistik-wilayah-{a['region']['code']}-bulanan-{a['year']}",
+              rows=_month_rows("region"), columns=_region_columns)
+def get_region_monthly_stats(call: Call) -> dict[str, Any]:
+    scope, year = _region_scope(call), _year(call)
+    items = call.services.stats.read_many([f"region:{scope['code']}#{month}" for month in _months(year)])
+    return {"region": scope, "year": int(year),
+            "months": [{"period": month, "figures": figures(items.get(f"region:{scope['code']}#{month}"))}
+                       for month in _months(year)]}
 
 
 @endpoint("GET", "/stats/institutions/{institution_id}", "getInstitutionStats",
-          "Figures of one institution for ?period=, with its supervisors' indicators for that year",
-          query=("period",))
+          "Figures of one institution for ?period=, with its supervisors' indicators for that year; ?format=json|csv",
+          query=("period", FORMAT))
+@downloadable(filename=lambda call, a: f"lapor-statistik-instansi-{a['institution']['id']}-{a['period']}",
+              rows=_one_row, columns=_institution_stats_columns)
 def get_institution_stats(call: Call) -> dict[str, Any]:
     institution, period = _institution(call, call.params["institution_id"]), _period(call)
-    stats = call.services.stats
-    items = stats.read_many([f"institution:{institution.id}#{period}", f"indicators#{institution.id}#{period[:4]}"])
-    return {"institution": {"id": institution.id, "name": institution.name, "region_code": institution.region_code},
+    items = call.services.stats.read_many([f"institution:{institution.id}#{period}",
+                                           f"indicators#{institution.id}#{period[:4]}"])
+    return {"institution": _institution_scope(institution),
             "period": period,
             "figures": figures(items.get(f"institution:{institution.id}#{period}")),
-            "indicators": stats.indicators_of(items.get(f"indicators#{institution.id}#{period[:4]}"))}
+            "indicators": _public_indicators(items.get(f"indicators#{institution.id}#{period[:4]}"))}
+
+
+@endpoint("GET", "/stats/institutions/{institution_id}/months", "getInstitutionMonthlyStats",
+          "The figures of each of the 12 months of ?year= for an institution, in one read; ?format=json|csv",
+          query=("year", FORMAT))
+@downloadable(filename=lambda call, a: f"lapor-statistik-instansi-{a['institution']['id']}-bulanan-{a['year']}",
+              rows=_month_rows("institution"), columns=_institution_columns)
+def get_institution_monthly_stats(call: Call) -> dict[str, Any]:
+    institution, year = _institution(call, call.params["institution_id"]), _year(call)
+    items = call.services.stats.read_many([f"institution:{institution.id}#{month}" for month in _months(year)])
+    return {"institution": _institution_scope(institution), "year": int(year),
+            "months": [{"period": month, "figures": figures(items.get(f"institution:{institution.id}#{month}"))}
+                       for month in _months(year)]}
 
 
 def composite_score(figures_: dict[str, Any], indicators: dict[str, Any] | None) -> float:
@@ -115,10 +237,30 @@ def _rank_key(row: dict[str, Any]) -> tuple:
     return (f["completion_rate"] is None, -(f["completion_rate"] or 0), speed is None, speed or 0, row["code"])
 
 
+_RANKED = {"province": "provinsi", "regency": "kabkota", "institution": "instansi"}  # for the file name
+
+
+def _ranking_filename(call: Call, answer: dict[str, Any]) -> str:
+    return "-".join(filter(None, ("lapor-peringkat", _RANKED[answer["level"]], answer["province"], answer["period"])))
+
+
+def _ranking_rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each row carries what was ranked (level, province, period), so every row of the file stands on its own."""
+    context = {key: answer[key] for key in ("level", "province", "period")}
+    return [context | row for row in answer["ranking"]]
+
+
+def _ranking_columns(call: Call, rows: Sequence[dict[str, Any]]) -> list[Column]:
+    return [*(Column(name, (name,)) for name in ("rank", "level", "province", "period", "code", "name",
+                                                 "institution_id")),
+            *_figure_columns(call, rows), *_INDICATOR_COLUMNS, Column("composite_score", ("composite_score",))]
+
+
 @endpoint("GET", "/rankings", "listRegionRanking",
           "Rank provinces, the kabupaten/kota of ?province=, or institutions (?level=institution) for ?period=: "
-          "completion rate, ties by faster follow-up; indicators and composite score beside",
-          query=("level", "province", "period"))
+          "completion rate, ties by faster follow-up; indicators and composite score beside; ?format=json|csv",
+          query=("level", "province", "period", FORMAT))
+@downloadable(filename=_ranking_filename, rows=_ranking_rows, columns=_ranking_columns)
 def list_region_ranking(call: Call) -> dict[str, Any]:
     reference, period = call.services.reference, _period(call)
     level = call.query.get("level", "province")
@@ -145,7 +287,7 @@ def list_region_ranking(call: Call) -> dict[str, Any]:
     rows = []
     for code, name, key, institution in subjects:
         row_figures = figures(items.get(f"{key}#{period}"))
-        indicators = stats.indicators_of(items.get(f"indicators#{institution.id}#{year}")) if institution else None
+        indicators = _public_indicators(items.get(f"indicators#{institution.id}#{year}")) if institution else None
         rows.append({"code": code, "name": name, "institution_id": institution.id if institution else None,
                      "figures": row_figures, "indicators": indicators,
                      "composite_score": composite_score(row_figures, indicators)})

@@ -535,12 +535,12 @@ class Calls:
             self.names.append(operation)
             return original(connection, operation, kwargs)
 
-        def boto3_call(params, model, **_):
+        def boto3_call(params, model, **_):  # before-parameter-build: `params` are still the call's arguments
             if params.get("TableName") != control:
                 self.names.append(model.name)
 
         monkeypatch.setattr(Connection, "_make_api_call", pynamodb_call)
-        services.dynamodb().meta.events.register("before-call.dynamodb", boto3_call)
+        services.dynamodb().meta.events.register("before-parameter-build.dynamodb", boto3_call)
 
 
 def test_reads_cost_one_request_per_report_and_two_per_page_whatever_the_number_of_reports(o311, reports,
