@@ -8,7 +8,7 @@ DYNAMODB_LOCAL_VERSION := 11.1.0
 DYNAMODB_LOCAL := $(VENV)/dynamodb-local
 DYNAMODB_STAMP := $(DYNAMODB_LOCAL)/.installed-$(DYNAMODB_LOCAL_VERSION)
 
-.PHONY: run test bench setup clean
+.PHONY: run test bench setup chromium clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,12 +42,24 @@ $(DYNAMODB_STAMP): $(STAMP)
 	$(BIN)/python -m infra.local.dynamodb_local --check
 	touch $(DYNAMODB_STAMP)
 
+# The browser tests (tests/web) drive Debian's Chromium through Playwright; Playwright's own browser downloads
+# are never used. Installed here as root with apt; `make run` does not need it, `make test` does.
+CHROMIUM := /usr/bin/chromium
+
 setup: $(STAMP) $(DYNAMODB_STAMP)
+
+chromium:
+	@if [ ! -x $(CHROMIUM) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Chromium is missing: installing Debian's chromium (for the browser tests)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "make: could not install chromium with apt-get"; \
+	fi
+	@[ -x $(CHROMIUM) ] || { echo "make: the browser tests (tests/web) drive Debian's Chromium at $(CHROMIUM); install it (apt-get install chromium)"; exit 1; }
 
 run: setup
 	$(BIN)/lapor serve
 
-test: setup
+test: setup chromium
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: setup

@@ -45,6 +45,14 @@ def handling_zone(state: ReportState, reference: ReferenceData) -> str:
     return institution_zone(state.institution_id or state.addressed_institution_id, reference)
 
 
+def display_zone(institution_id: str | None, region_code: str | None, reference: ReferenceData) -> str:
+    """The zone a report's times are shown in (the web pages, Open311): its handling or addressed
+    institution's, in which its deadlines were set; else its region's; else Jakarta's."""
+    if institution_id and reference.institution(institution_id) is not None:
+        return institution_zone(institution_id, reference)
+    return reporting_zone(region_code or "", reference)
+
+
 def reporting_zone(region_code: str, reference: ReferenceData) -> str:
     """The time zone of the report's region: statistics deliberately date a report where it was made
     (its month, quarter, year and follow-up speed), whoever handles it."""

@@ -46,7 +46,7 @@ _PATH_IDS = {"report_id": (re.compile(r"LAP-[2-9A-HJ-NP-Z]{10}"), "report"),
              "region_code": (re.compile(r"[0-9A-Z]{2}(\.[0-9]{2}){0,3}"), "region")}
 
 
-def _check_path_ids(params: dict[str, str]) -> None:
+def check_path_ids(params: dict[str, str]) -> None:
     for name, value in params.items():
         pattern, kind = _PATH_IDS.get(name, (None, None))
         if pattern is not None and not pattern.fullmatch(value):
@@ -161,7 +161,7 @@ def endpoint(method: str, path: str, operation_id: str, summary: str, *, body: S
                 services = get_services()
                 headers = {k.lower(): v for k, v in (request.headers or {}).items()}
                 principal = principal_from_headers(headers, services.verifier) if staff_auth else ANONYMOUS_PUBLIC
-                _check_path_ids(params)
+                check_path_ids(params)
                 query = dict(request.query_params or {})
                 check_query(query)
                 payload: dict[str, Any] = {}

@@ -1,9 +1,11 @@
 """What each reader may see of a report view (DOMAIN §4–§5). Every read of a report goes through here."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from chalicelib.domain.access import Exposure, Principal, can_see, is_own_reporter, sees_reporter_identity
+from chalicelib.domain.deadlines import display_zone
+from chalicelib.reference import ReferenceData
 
 _NEVER_SHOWN = ("access_token_hash", "state")  # the aggregate state the view keeps holds the token hash
 _INTERNAL = ("reminders", "escalations", "neglected", "ombudsman_finding")  # staff workflow, not for citizens
@@ -49,3 +51,9 @@ def present_report(view: dict[str, Any] | None, principal: Principal) -> dict[st
         for key in ("follow_ups", "returns"):
             shown[key] = _strip_user_ids(shown.get(key, []))
     return shown
+
+
+def zone_of(shown: Mapping[str, Any], reference: ReferenceData) -> str:
+    """The zone a report, as presented, shows its times in (the web pages, Open311): `display_zone`."""
+    return display_zone(shown.get("institution_id") or shown.get("addressed_institution_id"),
+                        shown.get("region_code"), reference)

@@ -19,11 +19,11 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from chalicelib.clock import parse_instant
-from chalicelib.domain.deadlines import institution_zone, reporting_zone
 from chalicelib.domain.report import INSPECTION_RESOLUTION_DAYS, REPORT_TYPES, RESOLUTION_DAYS
 from chalicelib.domain.vocabulary import AWAITING_FOLLOW_UP, AWAITING_VERIFICATION, FINISHED, Status
 from chalicelib.domain.working_days import ZONES
 from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.http.presenters import zone_of
 from chalicelib.http.validation import Field
 from chalicelib.reference import Category, ReferenceData
 
@@ -178,15 +178,6 @@ def service_notice(report_type: str | None, requires_inspection: bool) -> str | 
 
 
 # -------------------------------------------------------------------------------------------- datetimes
-
-def zone_of(shown: Mapping[str, Any], reference: ReferenceData) -> str:
-    """The handling (or addressed) institution's zone (`institution_zone`: the one its deadlines were set
-    in), else the region's (`reporting_zone`), else Jakarta's."""
-    institution_id = shown.get("institution_id") or shown.get("addressed_institution_id")
-    if institution_id and reference.institution(institution_id) is not None:
-        return institution_zone(institution_id, reference)
-    return reporting_zone(shown.get("region_code") or "", reference)
-
 
 def w3c(instant: str | None, zone: str) -> str | None:
     """A stored UTC instant as a W3C datetime with the zone's offset, e.g. 2026-03-02T09:00:00+07:00."""

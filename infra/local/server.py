@@ -261,6 +261,7 @@ def banner(system: LocalSystem) -> str:
         "LAPOR is running locally."
         + (f" Imported {system.imported[0]} reports ({system.imported[1]} events) from the old runtime's archive."
            if system.imported[1] else ""),
+        f"  Web pages      {url}/   (Lapor, Lacak, Laporan publik)",
         f"  API            {url}",
         f"  OpenAPI        {url}/openapi.json",
         f"  Health         {url}/health",

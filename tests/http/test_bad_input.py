@@ -441,6 +441,19 @@ def _routes(method: str, report_id: str) -> list[str]:
 OPEN311 = "/open311/v2/"  # answers in the Open311 protocol's shapes (README, Open311)
 
 
+def _pages(*report_ids: str) -> set[str]:
+    """The citizen pages (chalicelib/web) answer people in HTML (and the stylesheet in CSS), errors too; their
+    own contract is tests/http/test_pages.py. Here they are held to: never a 500, never anything but HTML/CSS."""
+    from chalicelib.web.pages import PAGE_PATHS
+
+    return {path.replace("{report_id}", report_id) for path in PAGE_PATHS for report_id in report_ids}
+
+
+def _page_answer(response, path: str) -> None:
+    assert response.status_code < 500, (path, response.status_code, response.body)
+    assert response.headers["Content-Type"] in ("text/html; charset=utf-8", "text/css; charset=utf-8"), path
+
+
 def _open311_error(response, path: str) -> None:
     import xml.etree.ElementTree as ET
 
@@ -460,6 +473,7 @@ def test_no_post_route_ever_answers_500_to_junk(api, services, pump):
     callers = [{}, {"report_token": token}, {"token": NASIONAL}, {"token": ADMIN_SAMARINDA}, {"token": LIAISON_PUPR},
                {"token": SUPERVISOR}]
     paths = _routes("POST", report_id)
+    pages = _pages(report_id)
     assert len(paths) >= 14
     for path in paths:
         valid = VALID_BODIES.get(path if path == "/reports" else path.rsplit("/", 1)[-1], {})
@@ -477,6 +491,9 @@ def test_no_post_route_ever_answers_500_to_junk(api, services, pump):
                                   "\ufeff" + json.dumps(valid), json.dumps(valid, ensure_ascii=False) * 2])
             response = api.post(path, raw=raw, **rng.choice(callers))
             assert response.status_code < 500, (path, raw, response.status_code, response.body)
+            if path in pages:
+                _page_answer(response, path)
+                continue
             if path.startswith(OPEN311):
                 _open311_error(response, path)
                 continue
@@ -502,11 +519,15 @@ def test_no_get_route_answers_500_to_junk_ids_or_query_strings(api, pump):
     rng = random.Random(64)
     paths = _routes("GET", report_id) + [p.replace(report_id, "LAP-%00") for p in _routes("GET", report_id)
                                          if report_id in p]
+    pages = _pages(report_id, "LAP-%00")
     for path in paths:
         for _ in range(8):
             query = "&".join(f"{rng.choice(names)}={rng.choice(junk)}" for _ in range(rng.randrange(1, 3)))
             response = api.get(f"{path}?{query}", **rng.choice(callers))
             assert response.status_code < 500, (path, query, response.status_code, response.body)
+            if path in pages:
+                _page_answer(response, path)
+                continue
             if path.startswith(OPEN311):
                 if response.status_code >= 400:
                     _open311_error(response, path)

@@ -157,6 +157,11 @@ def test_handlers_import_from_the_bundle_alone(packaged):
         from chalicelib.domain.working_days import default_calendar
         load_reference()
         default_calendar()
+        # The citizen pages: jinja2 and every template and the stylesheet ship with the handler.
+        from chalicelib.web import render
+        for template in render._environment().list_templates():
+            render._environment().get_template(template)
+        assert render.stylesheet()[0]
         print("routes", len(app.app.routes))
         """)
     assert done.returncode == 0, f"importing the handler from the bundle failed:\n{done.stdout}\n{done.stderr}"
