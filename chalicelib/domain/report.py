@@ -197,11 +197,19 @@ def _require_visible(state: ReportState, principal: Principal) -> None:
         raise ReportNotFound(state.report_id)
 
 
+# The actions `_require_status` names, as the Indonesian message says them.
+ACTION_WORDS = {"accept the answer of": "menerima jawaban", "archive": "mengarsipkan", "assign": "menugaskan",
+                "escalate": "mengeskalasi", "hold": "menunda", "object to the answer of": "mengajukan keberatan",
+                "post a follow-up on": "menindaklanjuti", "re-dispose": "mendisposisikan ulang",
+                "reply to": "membalas", "return": "mengembalikan", "verify": "memverifikasi"}
+
+
 def _require_status(state: ReportState, action: str, *allowed: str) -> None:
     if state.status not in allowed:
         raise InvalidTransition(
             f"cannot {action} a report that is {state.status} (allowed from: {', '.join(allowed)})",
-            f"tidak dapat {action}: laporan berstatus {state.status}", status=state.status, action=action)
+            f"tidak dapat {ACTION_WORDS.get(action, action)} laporan yang berstatus {state.status}",
+            status=state.status, action=action)
 
 
 def _forbid(action: str, principal: Principal) -> Forbidden:

@@ -646,3 +646,17 @@ def test_institution_admin_cannot_archive_a_report_it_was_not_addressed():
 def test_ombudsman_cannot_archive():
     with pytest.raises(Forbidden):
         when(submitted(), archive("spam", principal=OMBUDSMAN))
+
+
+def test_every_action_a_status_check_names_has_an_indonesian_word():
+    import re
+    from pathlib import Path
+
+    from chalicelib.domain.report import ACTION_WORDS
+
+    source = Path(__file__).resolve().parents[2].joinpath("chalicelib/domain/report.py").read_text()
+    named = set(re.findall(r'_require_status\(state, "([^"]+)"', source))
+    assert named and named == set(ACTION_WORDS)
+    with pytest.raises(InvalidTransition) as refused:
+        when(disposed(), hold())
+    assert refused.value.pesan == "tidak dapat menunda laporan yang berstatus disposed"
