@@ -66,7 +66,7 @@ def _event_count(services) -> int:
 # ------------------------------------------------------------------------------------------ routing
 
 @pytest.mark.parametrize("method", ["GET", "POST", "DELETE", "TRACE"])
-@pytest.mark.parametrize("path", ["/nope", "/reports/LAP-2222222222/nothing-here", "/", "/reports/x/y/z?a=1"])
+@pytest.mark.parametrize("path", ["/nope", "/reports/LAP-2222222222/nothing-here", "/lapor/nope", "/reports/x/y/z?a=1"])
 def test_an_unknown_path_is_404_not_found_json(server, method, path):
     status, headers, body = server.request(method, path, body=b"{}" if method == "POST" else None,
                                            headers=JSON if method == "POST" else None)
