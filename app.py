@@ -13,6 +13,7 @@ import chalicelib.http.sms_routes  # noqa: F401
 import chalicelib.http.stats_routes  # noqa: F401
 import chalicelib.http.dev_routes  # noqa: F401
 import chalicelib.web.pages  # noqa: F401  (the citizen HTML pages)
+import chalicelib.web.statistik  # noqa: F401  (the Statistik and Peringkat pages, their chart scripts)
 from chalicelib.lambdas import project_stream_batch, send_notifications_at, sweep_deadlines_at
 
 # configure_logs=False: Chalice's own handler would print every Powertools log line twice.

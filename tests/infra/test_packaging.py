@@ -110,6 +110,8 @@ def test_bundle_holds_the_top_level_packages_and_data_files(packaged):
                 for p in (ROOT / package).rglob("*.py") if "__pycache__" not in p.parts}
     expected |= {str(p.relative_to(ROOT)) for p in (ROOT / "chalicelib" / "reference" / "data").glob("*.json")}
     expected.add("chalicelib/data/working_day_overrides.json")
+    # the pages' stylesheet, the chart script and Chart.js (which `make setup` copies there, pinned)
+    expected |= {f"chalicelib/web/static/{name}" for name in ("lapor.css", "statistik.js", "chart.umd.min.js")}
     assert any(n.startswith("chalicelib/reference/data/") and n.endswith(".json") for n in expected)
     expected |= {"infra/__init__.py", "infra/tables.py"}  # the table specs the Lambda code needs
     assert not sorted(expected - names)
@@ -162,6 +164,8 @@ def test_handlers_import_from_the_bundle_alone(packaged):
         for template in render._environment().list_templates():
             render._environment().get_template(template)
         assert render.stylesheet()[0]
+        from chalicelib.web import statistik
+        assert all(statistik.asset(name)[0] for name in statistik.ASSETS)
         print("routes", len(app.app.routes))
         """)
     assert done.returncode == 0, f"importing the handler from the bundle failed:\n{done.stdout}\n{done.stderr}"
