@@ -20,11 +20,13 @@ from typing import Any, Callable
 
 from chalice import Response
 
+from chalicelib.domain.deadlines import institution_zone
 from chalicelib.errors import LaporError, NotFound, ValidationFailed
 from chalicelib.http.endpoint import Call
 from chalicelib.http.errors import status_of
 from chalicelib.http.stats_routes import (
     CHANNELS,
+    composite_score,
     get_institution_monthly_stats,
     get_institution_stats,
     get_region_monthly_stats,
@@ -107,6 +109,8 @@ def _scope(call: Call, view: Page, period: str) -> dict[str, Any]:
         months = get_institution_monthly_stats(_api_call(call, params, {"year": period[:4]}))
         path = f"/stats/institutions/{institution_id}"
         return {"stats": stats, "months": months, "name": stats["institution"]["name"], "region": None,
+                "institution": stats["institution"], "score": composite_score(stats["figures"], stats["indicators"]),
+                "zone": institution_zone(stats["institution"]["id"], call.services.reference),
                 "figures_csv": view.url(path, period=period, format="csv"),
                 "figures_json": view.url(path, period=period, format="json"),
                 "months_csv": view.url(path + "/months", year=period[:4], format="csv"),
@@ -116,6 +120,7 @@ def _scope(call: Call, view: Page, period: str) -> dict[str, Any]:
     months = get_region_monthly_stats(_api_call(call, {"region_code": code}, {"year": period[:4]}))
     path = f"/stats/regions/{stats['region']['code']}"
     return {"stats": stats, "months": months, "name": stats["region"]["name"], "region": stats["region"],
+            "institution": None,
             "figures_csv": view.url(path, period=period, format="csv"),
             "figures_json": view.url(path, period=period, format="json"),
             "months_csv": view.url(path + "/months", year=period[:4], format="csv"),

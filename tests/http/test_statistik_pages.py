@@ -97,6 +97,31 @@ def test_the_region_links_go_down_from_the_nation_to_a_kabupaten_kota(sw):
     assert any("region=64.72" in h for h in province)
 
 
+def test_an_institutions_page_shows_its_supervisors_indicators_and_composite_score(sw):
+    answer = json_of(sw.api.get(f"/stats/institutions/{SAMARINDA}?period=2026"))
+    ranked = {row["code"]: row for row in json_of(sw.api.get("/rankings?level=institution&period=2026"))["ranking"]}
+    markup = _page(sw, f"/statistik?institution={SAMARINDA}&period=2026")
+    indicators = answer["indicators"]
+    assert (indicators["has_sk"], indicators["has_renaksi"], indicators["follow_up_quality"]) == (True, False, True)
+    # the three marks as the API records them, then the score the ranking gives the same institution
+    assert _table(markup, "t-indicators") == [["1"], ["0"], ["1"], [str(ranked[SAMARINDA]["composite_score"])]]
+    text = parse(markup).text()
+    assert "Indikator pembinaan, tahun 2026" in text and "Dicatat " in text
+    assert "Supervision indicators, 2026" in parse(_page(sw, f"/statistik?institution={SAMARINDA}&period=2026"
+                                                            "&lang=en")).text()
+
+
+def test_a_year_without_an_assessment_says_so_and_scores_without_the_marks(sw):
+    markup = _page(sw, f"/statistik?institution={SAMARINDA}&period=2025")
+    assert json_of(sw.api.get(f"/stats/institutions/{SAMARINDA}?period=2025"))["indicators"] is None
+    assert 'id="t-indicators"' not in markup
+    assert "Supervisor belum mencatat indikator instansi ini untuk tahun ini." in parse(markup).text()
+
+
+def test_a_region_page_has_no_institution_indicators(sw):
+    assert 'id="s-indicators"' not in _page(sw, "/statistik?region=64.72&period=2026")
+
+
 @pytest.mark.parametrize("query", ["level=province", "level=regency&province=64", "level=institution",
                                    "level=institution&province=64"])
 def test_the_ranking_table_is_the_ranking_routes_answer(sw, query):
