@@ -1,10 +1,11 @@
-"""Pages for a person trying LAPOR on their own machine. They answer 404 on any stage but `local`."""
+"""Pages and tools for a person running LAPOR on their own machine. They answer 404 on any stage but `local`."""
 from __future__ import annotations
 
 import html
 
-from chalicelib.errors import NotFound
+from chalicelib.errors import NotFound, ReportNotFound
 from chalicelib.http.endpoint import Call, endpoint
+from chalicelib.services.reproject import reproject
 
 _STATUS_COLOURS = {"sent": "#1b7f3b", "pending": "#a36a00", "sending": "#a36a00", "dead": "#b00020"}
 
@@ -35,3 +36,18 @@ def dev_outbox(call: Call) -> str:
             "first. They are also appended to <code>.lapor/outbox.jsonl</code>. The page refreshes itself.</p>"
             "<table><tr><th>waktu (UTC)</th><th>laporan</th><th>peristiwa</th><th>penerima</th><th>kanal</th>"
             "<th>status</th><th>pesan</th></tr>" + "".join(rows) + "</table></body></html>")
+
+
+@endpoint("POST", "/dev/reports/{report_id}/reprojection", "devReprojectReport",
+          "Local runs only: feed the report's events from the log to every read model and the archive again "
+          "(`lapor reproject`); what a read model already has is skipped",
+          audience="anyone, on a local run")
+def dev_reproject_report(call: Call) -> dict:
+    """Here, in the server's process, because the local archive is a file only that process appends to
+    (exactly once through its in-memory index); the DynamoDB read models would be safe from anywhere."""
+    if call.services.settings.stage != "local":
+        raise NotFound("no such page", "halaman tidak ada")
+    result = reproject(call.services.store.load, call.services.read_models(), call.params["report_id"])
+    if not result.events:
+        raise ReportNotFound(call.params["report_id"])
+    return {"report_id": result.report_id, "events": result.events, "failures": list(result.failures)}
