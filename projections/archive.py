@@ -65,6 +65,14 @@ class S3Archive:
         return True
 
 
+def read_s3_archive(bucket: str, client: Any, prefix: str = "events/") -> Iterator[StoredEvent]:
+    """Every archived event, in key order: by day, then report, then version — so each report's versions come in
+    order (an event is never stamped before its predecessor). One GET per event: an audit's pace, not a page's."""
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            body = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+            yield StoredEvent.from_dict(json.loads(body))
+
 def _cut_torn_tail(path: Path) -> None:
     """A crash mid-write leaves a partial last line; cut it, so the next append starts on a fresh line
     (the stream redelivers the event it held, since it was never acknowledged)."""
