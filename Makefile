@@ -14,7 +14,7 @@ AXE_CORE_VERSION := 4.11.0
 WEB_ASSETS := $(VENV)/web-assets
 WEB_STAMP := $(WEB_ASSETS)/.installed-$(CHARTJS_VERSION)-$(AXE_CORE_VERSION)
 
-.PHONY: run test bench setup chromium clean
+.PHONY: run test bench setup chromium clean deploy
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +78,30 @@ test: setup chromium
 bench: setup
 	$(BIN)/python -m pip install --quiet --no-build-isolation -e ".[bench]"
 	$(BIN)/python -m tests.bench
+
+# `make deploy STAGE=prod ARTEFACT_BUCKET=<bucket> [REGION=...] [PARAMETERS="Key=Value ..."]`: the merged
+# template, `chalice package`, then the AWS CLI uploads code and template to the bucket and deploys one change
+# set (README "Deploy to AWS": the secrets must exist first). Roles are unnamed: CAPABILITY_IAM is enough;
+# AUTO_EXPAND acknowledges the SAM transform.
+STAGE ?= dev
+REGION ?= ap-southeast-3
+STACK ?= lapor-$(STAGE)
+ARTEFACT_BUCKET ?=
+PARAMETERS ?=
+DEPLOY_DIR := build/deploy-$(STAGE)
+
+deploy: $(STAMP)
+	@[ -n "$(ARTEFACT_BUCKET)" ] || { echo "make deploy: set ARTEFACT_BUCKET=<an S3 bucket in $(REGION) for code and template>"; exit 1; }
+	@command -v aws >/dev/null 2>&1 || { echo "make deploy: needs the AWS CLI (aws) with credentials for the target account"; exit 1; }
+	rm -rf $(DEPLOY_DIR)
+	$(BIN)/python -m infra.template $(DEPLOY_DIR)/merge.json --stage $(STAGE)
+	AWS_DEFAULT_REGION=$(REGION) $(BIN)/chalice package --stage $(STAGE) --merge-template $(DEPLOY_DIR)/merge.json $(DEPLOY_DIR)/out
+	aws cloudformation package --region $(REGION) --template-file $(DEPLOY_DIR)/out/sam.json \
+	  --s3-bucket $(ARTEFACT_BUCKET) --s3-prefix $(STACK) --output-template-file $(DEPLOY_DIR)/packaged.yaml
+	aws cloudformation deploy --region $(REGION) --stack-name $(STACK) --template-file $(DEPLOY_DIR)/packaged.yaml \
+	  --s3-bucket $(ARTEFACT_BUCKET) --s3-prefix $(STACK) --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
+	  --no-fail-on-empty-changeset $(if $(PARAMETERS),--parameter-overrides $(PARAMETERS))
+	aws cloudformation describe-stacks --region $(REGION) --stack-name $(STACK) --query "Stacks[0].Outputs" --output table
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -5,14 +5,19 @@ tables the code runs against locally are the tables it gets in AWS.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 EVENTS, IDEMPOTENCY, PERSONAL_DATA, REPORT_VIEWS, STATS, CONTROL, DEADLINES, OUTBOX, OPEN311_KEYS = (
     "events", "idempotency", "personal_data", "report_views", "stats", "control", "deadlines", "outbox",
     "open311_keys")
 # Read models that `lapor rebuild` can rebuild into a fresh table generation and switch to.
 REBUILDABLE = (REPORT_VIEWS, STATS, DEADLINES)
+PITR_ATTEMPTS, PITR_RETRY_SECONDS = 30, 5.0
+# Table waits: DynamoDB Local and moto answer ACTIVE at once (a waiter checks before it sleeps); DynamoDB
+# itself takes seconds to a few minutes for a table with many indexes.
+WAIT = {"Delay": 0.5, "MaxAttempts": 600}
 
 
 @dataclass(frozen=True)
@@ -116,13 +121,46 @@ def physical_name(prefix: str, logical_name: str, generation: int = 0) -> str:
     return f"{prefix}-{logical_name}" + (f"-g{generation}" if generation else "")
 
 
-def create_table(client: Any, logical: str, name: str) -> None:
+def create_table(client: Any, logical: str, name: str, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    """Create a table with the protections the stack gives its own tables (infra/template.py): deletion
+    protection, and point-in-time recovery where the engine has it. A rebuilt read-model generation
+    (`lapor rebuild`) is made here, outside the stack, so it must not be the one unprotected table."""
     spec = TABLES[logical]
-    client.create_table(**spec.create_table_kwargs(name))
-    client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
+    client.create_table(**spec.create_table_kwargs(name), DeletionProtectionEnabled=True)
+    client.get_waiter("table_exists").wait(TableName=name, WaiterConfig=WAIT)
     if spec.ttl_attribute:
         client.update_time_to_live(TableName=name, TimeToLiveSpecification={
             "Enabled": True, "AttributeName": spec.ttl_attribute})
+    enable_point_in_time_recovery(client, name, sleep=sleep)
+
+
+def enable_point_in_time_recovery(client: Any, name: str, *, sleep: Callable[[float], None] = time.sleep) -> bool:
+    """Turn PITR on; False only on an engine without backups at all (DynamoDB Local answers
+    UnknownOperationException, which DynamoDB itself never does for this operation)."""
+    for attempt in range(PITR_ATTEMPTS):
+        try:
+            client.update_continuous_backups(
+                TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+            return True
+        except client.exceptions.ContinuousBackupsUnavailableException:
+            # DynamoDB enables backups on a new table asynchronously, for up to a minute or so after ACTIVE.
+            if attempt == PITR_ATTEMPTS - 1:
+                raise
+            sleep(PITR_RETRY_SECONDS)
+        except client.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "UnknownOperationException":
+                return False
+            raise
+    return False
+
+
+def drop_table(client: Any, name: str) -> None:
+    """Delete a table this code created: deletion protection goes off first (DeleteTable refuses otherwise)."""
+    if client.describe_table(TableName=name)["Table"].get("DeletionProtectionEnabled"):
+        client.update_table(TableName=name, DeletionProtectionEnabled=False)
+        client.get_waiter("table_exists").wait(TableName=name, WaiterConfig=WAIT)
+    client.delete_table(TableName=name)
+    client.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig=WAIT)
 
 
 def create_tables(client: Any, prefix: str, only: tuple[str, ...] | None = None) -> dict[str, str]:

@@ -106,7 +106,7 @@ def rebuild(services: Any, logical: str, *, now: Callable[[], datetime], since: 
     generation cache); the catch-up pass re-applies every day from the rebuild's start to its end, which the
     version guards make harmless for everything already applied.
     """
-    from infra.tables import create_table, physical_name
+    from infra.tables import create_table, drop_table, physical_name
 
     started_day = now().date()
     first, last = services.generations.log_days()
@@ -118,9 +118,8 @@ def rebuild(services: Any, logical: str, *, now: Callable[[], datetime], since: 
     name = physical_name(services.settings.table_prefix, logical, generation)
     client = services.dynamodb()
     if name in client.list_tables()["TableNames"]:  # a rebuild that died half-way: start that table again
-        client.delete_table(TableName=name)
-        client.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50})
-    create_table(client, logical, name)
+        drop_table(client, name)  # it is deletion-protected like every generation: protection goes off first
+    create_table(client, logical, name)  # deletion protection and point-in-time recovery, as the stack's tables
     target = services.read_model_in(logical, name)
     # Events are bucketed by UTC day; a local "today" may already be tomorrow in UTC terms, and a sweep run
     # with `--now` may have dated events ahead: read to whichever is later.

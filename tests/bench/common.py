@@ -372,8 +372,10 @@ def batch_put(client, table: str, items: list[dict[str, Any]]) -> int:
 
 def delete_tables(client, names) -> None:
     """Drop tables a part no longer needs, so moto's memory and per-table scans stay bounded."""
+    from infra.tables import drop_table  # tables are made deletion-protected: protection goes off first
+
     for name in names:
         try:
-            client.delete_table(TableName=name)
+            drop_table(client, name)
         except client.exceptions.ResourceNotFoundException:
             pass

@@ -153,15 +153,25 @@ def test_failed_batches_go_to_a_queue_the_projector_may_write(resources):
 # --- environment and secrets ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("function", ["APIHandler", "ProjectEvents"])
+@pytest.mark.parametrize("function", list(t.FUNCTIONS))
 def test_functions_get_stage_prefix_and_secret_references(resources, function):
     variables = resources[function]["Properties"]["Environment"]["Variables"]
     assert variables["LAPOR_STAGE"] == STAGE
     assert variables["LAPOR_TABLE_PREFIX"] == PREFIX
     assert re.fullmatch(r"\{\{resolve:secretsmanager:[\w/+=.@-]+:SecretString\}\}", variables["LAPOR_TOKEN_SECRET"])
-    assert variables["LAPOR_JWKS_URL"] == {"Ref": t.JWKS_URL_PARAMETER}
+    assert variables["LAPOR_CLAIM_MAPPING"] == "cognito"  # the default: the stack's own user pool
     assert "LAPOR_JWT_SECRET" not in variables
     assert "DYNAMODB_ENDPOINT" not in variables
+    assert variables["LAPOR_PHOTO_BUCKET"] == {"Ref": t.PHOTO_BUCKET}
+
+
+def test_another_idp_takes_its_jwks_url_and_issuer_as_parameters():
+    doc = t.merge_template(STAGE, PREFIX, staff_auth="jwks")
+    variables = doc["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert variables["LAPOR_JWKS_URL"] == {"Ref": t.JWKS_URL_PARAMETER}
+    assert variables["LAPOR_JWT_ISSUER"] == {"Ref": t.JWT_ISSUER_PARAMETER}
+    assert "LAPOR_CLAIM_MAPPING" not in variables  # flat claims, the default
+    assert not [name for name, r in doc["Resources"].items() if r.get("Type", "").startswith("AWS::Cognito::")]
 
 
 def test_the_sms_gateways_secrets_come_from_secrets_manager_and_their_settings_from_parameters(resources):
@@ -180,11 +190,12 @@ def test_hs256_stage_takes_its_key_from_secrets_manager():
         "Environment"]["Variables"]
     assert variables["LAPOR_JWT_SECRET"].startswith("{{resolve:secretsmanager:")
     assert "LAPOR_JWKS_URL" not in variables
+    assert variables["LAPOR_JWT_ISSUER"] == {"Ref": t.JWT_ISSUER_PARAMETER}
     with pytest.raises(ValueError):
         t.merge_template(STAGE, PREFIX, staff_auth="none")
 
 
-@pytest.mark.parametrize("staff_auth", ["jwks", "hs256"])
+@pytest.mark.parametrize("staff_auth", t.STAFF_AUTH_MODES)
 def test_no_secret_literal_in_the_template(staff_auth):
     doc = t.merge_template(STAGE, PREFIX, staff_auth=staff_auth)
     secret_names = re.compile(r"SECRET|PASSWORD|PRIVATE|CREDENTIAL|TOKEN", re.I)
@@ -194,7 +205,8 @@ def test_no_secret_literal_in_the_template(staff_auth):
         nonlocal found
         if isinstance(node, dict):
             for k, v in node.items():
-                walk(v, k)
+                if k != "TokenValidityUnits":  # Cognito's token lifetimes: "minutes", "hours"
+                    walk(v, k)
         elif isinstance(node, list):
             for v in node:
                 walk(v, key)
