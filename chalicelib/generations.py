@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from infra.tables import CONTROL, REBUILDABLE, physical_name
 
@@ -96,3 +97,80 @@ class LogBounds:
         if wrote or first is None or last is None:
             self._known = self._generations.log_days()
         return wrote
+
+
+class RebuildBusy(Exception):
+    """Another rebuild holds the lock (who, of what, until when: said to the operator)."""
+
+
+class LeaseLost(Exception):
+    """This rebuild's lease ran out and another took the lock: it must stop before it switches anything."""
+
+
+class RebuildLock:
+    """One rebuild at a time, wherever it runs: a lease item in the control table.
+
+    Two rebuilds would both fill generation n+1 (each restarting the other's half-built table) and both switch.
+    The lease expires by itself (`lease_seconds` after its last renewal), so a rebuild killed half-way does not
+    keep the lock forever; a running one renews it as it goes and checks it is still the owner before it
+    switches. Time comes from `now`, as everywhere.
+    """
+
+    _KEY: ClassVar[dict[str, dict[str, str]]] = {"key": {"S": "rebuild-lock"}}
+
+    def __init__(self, client: Any, control_table: str, owner: str, now: Callable[[], Any], *,
+                 lease_seconds: int = 600) -> None:
+        self._client, self._table, self.owner = client, control_table, owner
+        self._now, self._lease = now, lease_seconds
+        self._renewed = 0
+
+    def _epoch(self) -> int:
+        return int(self._now().timestamp())
+
+    def acquire(self, what: str) -> None:
+        now = self._epoch()
+        try:
+            self._client.put_item(
+                TableName=self._table, ConditionExpression="attribute_not_exists(#k) OR expires_at < :now",
+                ExpressionAttributeNames={"#k": "key"}, ExpressionAttributeValues={":now": {"N": str(now)}},
+                Item=self._KEY | {"owner": {"S": self.owner}, "what": {"S": what}, "since": {"N": str(now)},
+                                  "expires_at": {"N": str(now + self._lease)}})
+            self._renewed = now
+        except self._client.exceptions.ConditionalCheckFailedException:
+            held = self._client.get_item(TableName=self._table, Key=self._KEY, ConsistentRead=True).get("Item") or {}
+            raise RebuildBusy(
+                f"another rebuild is running ({held.get('what', {}).get('S', '?')}, by "
+                f"{held.get('owner', {}).get('S', '?')}, started {_utc(held.get('since'))}, its lease runs until "
+                f"{_utc(held.get('expires_at'))}); wait for it, or for its lease to run out if it was killed") from None
+
+    def renew_if_due(self) -> None:
+        """Renew once a third of the lease has passed: a long rebuild keeps it, a short one writes nothing more."""
+        if self._epoch() - self._renewed >= self._lease // 3:
+            self.renew()
+
+    def renew(self) -> None:
+        now = self._epoch()
+        try:
+            self._client.update_item(
+                TableName=self._table, Key=self._KEY, UpdateExpression="SET expires_at = :until",
+                ConditionExpression="#o = :me", ExpressionAttributeNames={"#o": "owner"},
+                ExpressionAttributeValues={":me": {"S": self.owner},
+                                           ":until": {"N": str(now + self._lease)}})
+            self._renewed = now
+        except self._client.exceptions.ConditionalCheckFailedException:
+            raise LeaseLost(f"the rebuild lock is no longer held by {self.owner}: its lease ran out and another "
+                            "rebuild took it; this one stops without switching") from None
+
+    def release(self) -> None:
+        try:
+            self._client.delete_item(TableName=self._table, Key=self._KEY, ConditionExpression="#o = :me",
+                                     ExpressionAttributeNames={"#o": "owner"},
+                                     ExpressionAttributeValues={":me": {"S": self.owner}})
+        except self._client.exceptions.ConditionalCheckFailedException:
+            pass  # already taken over after our lease ran out: not ours to remove
+
+
+def _utc(value: dict[str, str] | None) -> str:
+    if not value:
+        return "?"
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(int(value["N"])))

@@ -47,6 +47,27 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _services(args: argparse.Namespace):
+    """The system an operator command acts on: a deployed stage (`--stage`, the caller's AWS credentials, the
+    stage's own settings: infra/aws_stage.py), else the `lapor serve` running from this home folder."""
+    if getattr(args, "stage", None):
+        from chalicelib.bootstrap import build_services
+
+        return build_services(_deployed(args).settings)
+    return _running(args)
+
+
+def _deployed(args: argparse.Namespace):
+    import boto3
+
+    from infra.aws_stage import StageNotFound, find_stage
+
+    try:
+        return find_stage(boto3.session.Session(), args.stage, stack=args.stack)
+    except StageNotFound as missing:
+        raise SystemExit(f"lapor: {missing}") from None
+
+
 def _running(args: argparse.Namespace):
     """Services pointed at the DynamoDB of the `lapor serve` running from the same home folder."""
     from chalicelib.bootstrap import build_services
@@ -92,10 +113,11 @@ def _bar(done: int, total: int, width: int = 30) -> str:
 def cmd_rebuild(args: argparse.Namespace) -> int:
     import time
 
+    from chalicelib.generations import LeaseLost, RebuildBusy
     from chalicelib.services.operations import UnknownLogStart, rebuild
     from infra.tables import REBUILDABLE
 
-    services = _running(args)
+    services = _services(args)
     since = _day(args.since, "--since") if args.since else None
     targets = REBUILDABLE if args.projection == "all" else (args.projection,)
 
@@ -108,8 +130,8 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         try:
             result = rebuild(services, logical, now=system_now, since=since, on_progress=show,
                              settle=lambda: time.sleep(services.generations.refresh_seconds + 0.5))
-        except UnknownLogStart as unknown:
-            raise SystemExit(f"lapor rebuild: {unknown}") from None
+        except (UnknownLogStart, RebuildBusy, LeaseLost) as refused:
+            raise SystemExit(f"\nlapor rebuild: {refused}") from None
         print(file=sys.stderr)
         print(f"rebuilt {logical}: {result.events:,} events in {result.seconds:.1f} s "
               f"({result.rate:,.0f} events/s); now serving generation {services.generations.current()[logical]}")
@@ -122,7 +144,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from chalicelib.services.operations import replay_as_of
 
     as_of = _instant(args.as_of, "--as-of") if args.as_of else system_now()
-    state = replay_as_of(_running(args).store, args.report, as_of)
+    state = replay_as_of(_services(args).store, args.report, as_of)
     if state is None:
         raise SystemExit(f"lapor: report {args.report} has no events up to {as_of.isoformat()}")
     print(json.dumps(state, indent=2, default=str))
@@ -131,6 +153,29 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def _log_events(services, first: str, last: str):
     return services.store.read_days(first, last)
+
+
+def _archive_to_compare(args: argparse.Namespace, services, existing, events_in):
+    """What the live log is compared with, and how to read it: an auditor's earlier export (`--against`), the
+    deployed stage's S3 archive (one object per event), or the local server's archive file."""
+    if args.against:
+        path = existing(args.against)
+        return path, lambda: events_in(path)
+    if args.stage:
+        import boto3
+
+        from projections.archive import read_s3_archive
+
+        bucket = services.settings.archive_bucket
+        if not bucket:
+            raise SystemExit(f"lapor verify: stage {args.stage} has no archive bucket (LAPOR_ARCHIVE_BUCKET)")
+        s3 = boto3.client("s3", region_name=services.settings.region)
+        return f"s3://{bucket}/events/", lambda: read_s3_archive(bucket, s3)
+    path = _state(args).archive_path
+    if not path.exists():
+        print(f"WARNING: there is no archive at {path}: only the log's own hash chains can be checked, and they "
+              "cannot show that a chain's newest events were removed")
+    return path, lambda: events_in(path)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -174,15 +219,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
         source, log_name, archive_name = str(path), str(path), str(reference)
         ahead = f"newer than {reference} (not in it, so not compared)"
     else:  # the running system's log against the archive its stream consumer writes (or an export)
-        services = _running(args)
-        reference = existing(args.against) if args.against else _state(args).archive_path
-        if not reference.exists():
-            print(f"WARNING: there is no archive at {reference}: only the log's own hash chains can be checked, "
-                  "and they cannot show that a chain's newest events were removed")
+        services = _services(args)
+        reference, archive_events = _archive_to_compare(args, services, existing, events_in)
         archive_span: dict[str, str] = {}  # the first and last UTC day of the archive's events
 
         def archived():
-            for event in events_in(reference):
+            for event in archive_events():
                 archive_span["first"] = min(archive_span.get("first", event.day), event.day)
                 archive_span["last"] = max(archive_span.get("last", event.day), event.day)
                 yield event
@@ -230,7 +272,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from chalicelib.services.sweep import sweep
 
     now = _instant(args.now, "--now") if args.now else system_now()
-    result = sweep(_running(args), now)
+    result = sweep(_services(args), now)
     print(json.dumps(result.to_dict(), indent=2))
     return 0
 
@@ -286,7 +328,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if first > last:
         raise SystemExit("lapor: --from is after --to")
     out = Path(args.out or f"lapor-events-{first}-to-{last}.jsonl")
-    count = export(_log_events(_running(args), first, last), out)
+    count = export(_log_events(_services(args), first, last), out)
     print(f"wrote {count:,} events ({first} .. {last}, UTC days) to {out}; check it with "
           f"`lapor verify --archive {out}`")
     return 0
@@ -298,6 +340,8 @@ def cmd_failures(args: argparse.Namespace) -> int:
 
     from infra.local.pump import read_failures
 
+    if args.stage:
+        return _stage_failures(args)
     path = _state(args).failures_path
     entries = read_failures(path)
     if args.json:
@@ -315,6 +359,109 @@ def cmd_failures(args: argparse.Namespace) -> int:
         print(f"  {entry['failed_at']}  {report} v{version}  sequence {entry['sequence_number']}  "
               f"after {entry['attempts']} attempts")
     return 1
+
+
+def _stage_failures(args: argparse.Namespace) -> int:
+    """A deployed stage's on-failure queue: where each failed batch was (the messages are peeked, not taken)."""
+    import json
+
+    import boto3
+
+    stage = _deployed(args)
+    if not stage.failure_queue_url:
+        raise SystemExit(f"lapor failures: stack {stage.stack} has no projector failure queue")
+    sqs = boto3.client("sqs", region_name=stage.region)
+    count = sqs.get_queue_attributes(QueueUrl=stage.failure_queue_url, AttributeNames=[
+        "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"]
+    if count == "0":
+        print(f"no failed stream batches in {stage.failure_queue_url}")
+        return 0
+    peeked = sqs.receive_message(QueueUrl=stage.failure_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+    print(f"about {count} failed stream batch(es) in {stage.failure_queue_url}; their reports' read models and "
+          "archive stop before them. Once the cause is fixed: `lapor reproject --failures --stage "
+          f"{args.stage}`. The first ones:")
+    for message in peeked.get("Messages", []):
+        info = json.loads(message["Body"]).get("DDBStreamBatchInfo", {})
+        print(f"  {info.get('approximateArrivalOfFirstRecord', '?')}  {info.get('batchSize', '?')} record(s), "
+              f"shard {info.get('shardId', '?')}, sequence {info.get('startSequenceNumber', '?')}.."
+              f"{info.get('endSequenceNumber', '?')}")
+    return 1
+
+
+def cmd_reproject(args: argparse.Namespace) -> int:
+    """Feed reports' events from the log to every read model and the archive again (after a poison record's
+    cause is fixed): named reports, and/or every report of the failure queue."""
+    from chalicelib.services.reproject import (
+        Reprojected,
+        drain_failure_queue,
+        reproject,
+    )
+
+    if not args.reports and not args.failures:
+        raise SystemExit("lapor reproject: name one or more reports (LAP-…), or give --failures")
+    if args.stage:
+        import boto3
+
+        stage = _deployed(args)
+        from chalicelib.bootstrap import build_services
+
+        services = build_services(stage.settings)
+
+        def one(report_id: str) -> Reprojected:
+            return reproject(services.store.load, services.read_models(), report_id)
+    else:
+        one = _local_reprojection(args)
+    results = [one(report_id) for report_id in args.reports]
+    kept: list[str] = []
+    if args.failures and args.stage:
+        if not stage.failure_queue_url:
+            raise SystemExit(f"lapor reproject: stack {stage.stack} has no projector failure queue")
+        drained = drain_failure_queue(boto3.client("sqs", region_name=stage.region), stage.failure_queue_url,
+                                      boto3.client("dynamodbstreams", region_name=stage.region), one)
+        results += drained.reprojected
+        kept = drained.kept
+        print(f"{drained.messages} failure message(s) read; {drained.messages - len(kept)} deleted")
+    elif args.failures:
+        from infra.local.pump import read_failures
+
+        entries = read_failures(_state(args).failures_path)
+        reports = sorted({(entry.get("keys") or {}).get("stream_id", {}).get("S") for entry in entries} - {None})
+        results += [one(report_id) for report_id in reports]
+        if entries:
+            print(f"{len(entries)} record(s) in the failure queue; the next `lapor serve` delivers them again "
+                  "(harmless now: every read model has them) and empties the queue")
+    for result in results:
+        state = "every read model has them" if result.clean else "STILL FAILING: " + "; ".join(result.failures)
+        print(f"{result.report_id}: {result.events} event(s); {state}")
+    for reason in kept:
+        print(f"kept in the queue: {reason}")
+    return 0 if all(result.clean for result in results) and not kept else 1
+
+
+def _local_reprojection(args: argparse.Namespace):
+    """Through the running server: only its process appends to the local archive file (exactly once)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from chalicelib.services.reproject import Reprojected
+
+    runtime = _state(args).runtime()
+    if runtime is None:
+        raise SystemExit("lapor reproject: no running `lapor serve` found for this home folder; start it with "
+                         "`make run`")
+
+    def one(report_id: str) -> Reprojected:
+        request = urllib.request.Request(f"{runtime['api_url']}/dev/reports/{report_id}/reprojection",
+                                         data=b"", method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                answer = json.loads(response.read())
+        except urllib.error.HTTPError as refused:
+            raise SystemExit(f"lapor reproject: {report_id}: {json.loads(refused.read()).get('message')}") from None
+        return Reprojected(answer["report_id"], answer["events"], tuple(answer["failures"]))
+
+    return one
 
 
 def _positive_hours(text: str) -> float:
@@ -384,6 +531,18 @@ def parser() -> argparse.ArgumentParser:
     sms.add_argument("--gateway", choices=("twilio", "infobip"), default="twilio")
     sms.add_argument("--id", help="the gateway's message id (default: a new one); repeat it to play a retry")
     sms.set_defaults(run=cmd_sms)
+
+    reproject = commands.add_parser("reproject", help="feed reports' events from the log to every read model and "
+                                                      "the archive again, once a failing record's cause is fixed")
+    reproject.add_argument("reports", nargs="*", metavar="REPORT", help="tracking ids (LAP-…)")
+    reproject.add_argument("--failures", action="store_true",
+                           help="also every report of the failure queue (on a stage: then delete its messages)")
+    reproject.set_defaults(run=cmd_reproject)
+
+    for operator in (rebuild, replay, verify, sweep, failures, export, reproject):
+        operator.add_argument("--stage", help="act on this deployed stage in AWS (the caller's credentials and "
+                                              "region) instead of the local `lapor serve`")
+        operator.add_argument("--stack", help="its CloudFormation stack (default lapor-STAGE)")
 
     open311_keys.register(commands)
     return root

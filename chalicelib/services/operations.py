@@ -5,18 +5,28 @@ the same projection code the stream uses, so a rebuild cannot disagree with live
 """
 from __future__ import annotations
 
+import os
+import socket
 import time
+import uuid
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from chalicelib.clock import iso
 from chalicelib.domain.report import replay, state_to_json
+from chalicelib.generations import RebuildLock
 from chalicelib.store.base import Append, EventStore
 from events.base import StoredEvent
-from events.chain import ArchiveCheck, ChainVerifier, canonical_json, compare_with_archive
+from events.chain import (
+    ArchiveCheck,
+    ChainVerifier,
+    canonical_json,
+    compare_with_archive,
+)
 
 MAX_TRANSACTION_ITEMS = 100
 
@@ -99,13 +109,29 @@ class UnknownLogStart(Exception):
 
 def rebuild(services: Any, logical: str, *, now: Callable[[], datetime], since: str | None = None,
             on_progress: Callable[[RebuildProgress], None] | None = None,
-            settle: Callable[[], None] = lambda: None) -> RebuildProgress:
+            settle: Callable[[], None] = lambda: None, owner: str | None = None) -> RebuildProgress:
     """Replay the whole log into a fresh generation of one read model, switch to it, then catch up.
 
     The live projector keeps writing the old generation until the switch reaches it (`settle` waits out the
     generation cache); the catch-up pass re-applies every day from the rebuild's start to its end, which the
-    version guards make harmless for everything already applied.
+    version guards make harmless for everything already applied. One rebuild at a time (`RebuildLock`, a lease
+    in the control table): a second one is refused with who holds the lock (RebuildBusy).
     """
+    from infra.tables import CONTROL, physical_name
+
+    lock = RebuildLock(services.dynamodb(), physical_name(services.settings.table_prefix, CONTROL),
+                       owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}", now)
+    lock.acquire(f"rebuild {logical}")
+    try:
+        return _rebuild_holding(services, logical, lock, now=now, since=since, on_progress=on_progress,
+                                settle=settle)
+    finally:
+        lock.release()
+
+
+def _rebuild_holding(services: Any, logical: str, lock: RebuildLock, *, now: Callable[[], datetime],
+                     since: str | None, on_progress: Callable[[RebuildProgress], None] | None,
+                     settle: Callable[[], None]) -> RebuildProgress:
     from infra.tables import create_table, drop_table, physical_name
 
     started_day = now().date()
@@ -131,9 +157,11 @@ def rebuild(services: Any, logical: str, *, now: Callable[[], datetime], since: 
             if target.handles(event):
                 target.project(event)
                 applied += 1
+        lock.renew_if_due()  # the lease never runs out while we work
         if on_progress:
             on_progress(RebuildProgress(logical, n, len(days), applied, time.monotonic() - started))
     result = RebuildProgress(logical, len(days), len(days), applied, time.monotonic() - started)
+    lock.renew()  # still ours, right before the switch: a rebuild that lost its lease must not switch
     services.generations.switch(logical, generation)
     settle()
     # Catch up with what the live projector wrote to the old generation meanwhile, however long it took.

@@ -13,8 +13,9 @@ which reports it held; a message is deleted only once every one of them projecte
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from events.base import StoredEvent
 from projections.runner import ReadModel

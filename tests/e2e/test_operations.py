@@ -65,6 +65,14 @@ def test_operator_commands_and_a_restart_keep_every_report(local_server, tmp_pat
     after = _call("GET", f"{base}/reports/{first['report_id']}", headers=reporter)[1]
     assert after == before
 
+    # Reprojecting a report through the running server (which alone appends to the archive file) adds nothing
+    # where everything is already there: the archive still holds each event once.
+    again = _lapor(home, "reproject", first["report_id"])
+    assert f"{first['report_id']}: 2 event(s); every read model has them" in again.stdout
+    assert "OK: 3 events of 2 reports" in _lapor(home, "verify", "--drained").stdout
+    missing = _lapor(home, "reproject", "LAP-2222222222", check=False)
+    assert missing.returncode == 1 and "LAP-2222222222" in missing.stderr
+
     # Stop and start again: DynamoDB Local kept every report (nothing is replayed from the archive).
     assert "Stopped." in local_server.stop(signal.SIGINT)
     local_server.start()
