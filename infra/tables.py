@@ -102,11 +102,14 @@ TABLES: dict[str, TableSpec] = {
                          indexes=(_gsi("by-next-action", "due_q", "next_action"),),
                          index_attributes=(("due_q", "S"), ("next_action", "S"))),
     # Notifications to send: one item per (event, recipient). `state_q` is "pending" or "dead" (sparse:
-    # sent messages leave the index); `all_q` lists every message newest first for the local /dev/outbox.
+    # sent messages leave the index); `all_q` lists every message newest first for the local /dev/outbox;
+    # `to_q` (staff messages only: "staff#<role>/<institution>/<unit>") lists a scope's, newest first, for the
+    # staff console — one Query a page.
     OUTBOX: TableSpec(OUTBOX, "OutboxTable", keys=(("message_id", "S", "HASH"),),
-                      indexes=(_gsi("by-state", "state_q", "next_attempt"), _gsi("by-time", "all_q", "created")),
+                      indexes=(_gsi("by-state", "state_q", "next_attempt"), _gsi("by-time", "all_q", "created"),
+                               _gsi("by-recipient", "to_q", "created")),
                       index_attributes=(("state_q", "S"), ("next_attempt", "S"), ("all_q", "S"),
-                                        ("created", "S"))),
+                                        ("created", "S"), ("to_q", "S"))),
     # Which generation of each read model is live, and the first day of the log.
     CONTROL: TableSpec(CONTROL, "ControlTable", keys=(("key", "S", "HASH"),)),
     # Open311 client apps' API keys (pk "keys", sk the key id: a handful of items, listed with one Query) and

@@ -47,6 +47,11 @@ class Recipient:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
+def addressed_key(scope: str) -> str:
+    """The recipient index's partition of a staff scope (`Recipient.key()`)."""
+    return f"staff#{scope}"
+
+
 def local_time(instant: str, zone: str) -> str:
     """`Kamis 05-03-2026 17:00 WITA` style, as a citizen reads a deadline."""
     days = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
@@ -189,6 +194,8 @@ class Outbox:
                     "created": {"S": f"{created_at}#{part_id}"},
                     # due at once: "0" sorts before every instant, even for an event a simulated sweep dated ahead
                     "state_q": {"S": "pending"}, "next_attempt": {"S": f"0#{part_id}"}, "all_q": {"S": "all"}}
+            if recipient.kind == "staff":
+                item["to_q"] = {"S": addressed_key(recipient.key())}
             if despite_stop:
                 item["despite_stop"] = {"BOOL": True}
             try:
@@ -211,6 +218,17 @@ class Outbox:
                                          KeyConditionExpression="all_q = :all", ScanIndexForward=False,
                                          ExpressionAttributeValues={":all": {"S": "all"}})
         return [_plain(item) for item in response.get("Items", [])]
+
+    def addressed_to(self, scope: str, *, limit: int = 20,
+                     start_key: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """The staff messages to one recipient scope (`Recipient.key()`), newest first: one Query a page, and
+        the key to continue from (None at the end)."""
+        arguments: dict[str, Any] = {"ExclusiveStartKey": start_key} if start_key else {}
+        response = self._client().query(TableName=self._table, IndexName="by-recipient", Limit=limit,
+                                         KeyConditionExpression="to_q = :to", ScanIndexForward=False,
+                                         ExpressionAttributeValues={":to": {"S": addressed_key(scope)}},
+                                         **arguments)
+        return [_plain(item) for item in response.get("Items", [])], response.get("LastEvaluatedKey")
 
     def get(self, message_id: str) -> dict[str, Any] | None:
         item = self._client().get_item(TableName=self._table, Key={"message_id": {"S": message_id}},

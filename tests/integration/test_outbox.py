@@ -158,6 +158,21 @@ def test_staff_hear_of_assignment_reminder_and_escalation(services, story, pump)
     assert all(m["recipient"]["kind"] == "staff" for m in (reminder, escalation))
 
 
+def test_each_staff_scope_lists_its_own_messages_newest_first_and_reporters_messages_are_in_no_scope(services,
+                                                                                                        story):
+    every = {m["message_id"]: m for m in messages(services, story)}
+    listed = {scope: services.outbox.addressed_to(scope)[0] for scope in
+              ("admin_nasional", "admin_instansi/pemkot-samarinda", "admin_penghubung/pemkot-samarinda/dinas-pupr")}
+
+    staff = {i for i, m in every.items() if m["recipient"]["kind"] == "staff"}
+    assert {m["message_id"] for page in listed.values() for m in page} == staff and staff
+    for scope, page in listed.items():
+        assert all("/".join(filter(None, (m["recipient"]["role"], m["recipient"].get("institution_id"),
+                                          m["recipient"].get("unit_id")))) == scope for m in page)
+        assert [m["created"] for m in page] == sorted((m["created"] for m in page), reverse=True)
+    assert services.outbox.addressed_to("reporter")[0] == []
+
+
 def test_redelivered_events_create_each_message_once(services, story):
     before = messages(services, story)
     assert Counter(m["event_type"] for m in before) == {"ReportSubmitted": 1, "ReportVerified": 2, "ReportAssigned": 1}
