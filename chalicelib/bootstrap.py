@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import boto3
 
-from chalicelib.auth import HS256Verifier, JwksVerifier, TokenVerifier
+from chalicelib.auth import TokenVerifier, verifier_from_settings
 from chalicelib.clock import system_now
 from chalicelib.domain.working_days import WorkingDayCalendar, default_calendar
 from chalicelib.generations import Generations, LogBounds
@@ -141,8 +141,7 @@ def build_services(settings: Settings, *, store: EventStore | None = None,
     host, region = settings.dynamodb_endpoint, settings.region
     store = store or DynamoDBEventStore(dict(settings.table_names), host=host, region=region)
     reference, calendar = load_reference(), default_calendar()
-    verifier: TokenVerifier = (JwksVerifier(settings.jwks_url, settings.jwt_issuer) if settings.jwks_url
-                               else HS256Verifier(settings.jwt_secret or "", settings.jwt_issuer))
+    verifier = verifier_from_settings(settings)
     dynamodb = functools.cache(lambda: boto3.client("dynamodb", endpoint_url=host, region_name=region))
     return Services(
         settings=settings, store=store, reference=reference, calendar=calendar, verifier=verifier,

@@ -9,6 +9,9 @@ from typing import Mapping
 from infra.tables import TABLES, physical_name
 
 
+CLAIM_MAPPINGS = ("flat", "cognito")
+
+
 class SettingsError(ValueError):
     pass
 
@@ -22,6 +25,9 @@ class Settings:
     jwt_secret: str | None = None  # HS256 staff tokens (local runs)
     jwt_issuer: str = "lapor-local"
     jwks_url: str | None = None  # RS256 staff tokens from Cognito or another IdP (AWS)
+    jwt_audience: str = "lapor-api"  # the tokens' `aud` (for Cognito: the app client id; access tokens' client_id)
+    claim_mapping: str = "flat"  # how a token's claims say role and scope: "flat" or "cognito" (chalicelib/auth.py)
+    tracing: bool = False  # LAPOR_TRACING=1: Powertools Tracer (X-Ray); off, nothing of it is imported
     token_secret: str = ""  # HMAC key deriving reporters' access tokens
     table_names: Mapping[str, str] = field(default_factory=dict)
     email_from: str | None = None  # SES sender for reporters' e-mail
@@ -34,6 +40,13 @@ class Settings:
     infobip_secret: str | None = None  # the Basic-auth password of Infobip's forwarding URL
     sms_per_number_per_hour: int = 20  # inbound SMS from one number beyond this are dropped (logged)
     sms_per_gateway_per_minute: int = 600
+    photo_bucket: str | None = None  # the private bucket of report photos (LAPOR_PHOTO_BUCKET); None: no photos
+    s3_endpoint: str | None = None  # local only: the S3-compatible server of `lapor serve` (unset in AWS)
+    # The staff console's sign-in (authorization code + PKCE, a public client without a secret; Cognito's hosted UI)
+    oidc_authorize_url: str | None = None
+    oidc_token_url: str | None = None
+    oidc_logout_url: str | None = None
+    oidc_client_id: str | None = None
 
     def __post_init__(self) -> None:
         if not self.table_names:
@@ -41,6 +54,9 @@ class Settings:
                                {logical: physical_name(self.table_prefix, logical) for logical in TABLES})
         if not (self.jwt_secret or self.jwks_url):
             raise SettingsError("set LAPOR_JWT_SECRET (HS256) or LAPOR_JWKS_URL (RS256) to verify staff tokens")
+        if self.claim_mapping not in CLAIM_MAPPINGS:
+            raise SettingsError(f"LAPOR_CLAIM_MAPPING must be one of {', '.join(CLAIM_MAPPINGS)} "
+                                f"(got {self.claim_mapping!r})")
         if len(self.token_secret) < 16:
             raise SettingsError("LAPOR_TOKEN_SECRET must be set to at least 16 characters")
 
@@ -54,6 +70,9 @@ class Settings:
             jwt_secret=environ.get("LAPOR_JWT_SECRET") or None,
             jwt_issuer=environ.get("LAPOR_JWT_ISSUER", "lapor-local"),
             jwks_url=environ.get("LAPOR_JWKS_URL") or None,
+            jwt_audience=environ.get("LAPOR_JWT_AUDIENCE") or "lapor-api",
+            claim_mapping=environ.get("LAPOR_CLAIM_MAPPING") or "flat",
+            tracing=switch(environ, "LAPOR_TRACING"),
             token_secret=environ.get("LAPOR_TOKEN_SECRET", ""),
             email_from=environ.get("LAPOR_EMAIL_FROM") or None,
             staff_topic_arn=environ.get("LAPOR_STAFF_TOPIC_ARN") or None,
@@ -65,7 +84,20 @@ class Settings:
             infobip_secret=environ.get("LAPOR_INFOBIP_SECRET") or None,
             sms_per_number_per_hour=positive_int(environ, "LAPOR_SMS_PER_NUMBER_PER_HOUR", 20),
             sms_per_gateway_per_minute=positive_int(environ, "LAPOR_SMS_PER_GATEWAY_PER_MINUTE", 600),
+            photo_bucket=environ.get("LAPOR_PHOTO_BUCKET") or None,
+            s3_endpoint=environ.get("LAPOR_S3_ENDPOINT") or None,
+            oidc_authorize_url=environ.get("LAPOR_OIDC_AUTHORIZE_URL") or None,
+            oidc_token_url=environ.get("LAPOR_OIDC_TOKEN_URL") or None,
+            oidc_logout_url=environ.get("LAPOR_OIDC_LOGOUT_URL") or None,
+            oidc_client_id=environ.get("LAPOR_OIDC_CLIENT_ID") or None,
         )
+
+
+def switch(environ: Mapping[str, str], name: str) -> bool:
+    raw = environ.get(name, "")
+    if raw not in ("", "0", "1"):
+        raise SettingsError(f"{name} must be 1 (on) or 0 (off), not {raw!r}")
+    return raw == "1"
 
 
 def positive_int(environ: Mapping[str, str], name: str, default: int) -> int:

@@ -303,14 +303,17 @@ def _table_statements(grants: dict[str, tuple[str, ...]], table_prefix: str) -> 
     return statements
 
 
-PHOTO_ACTIONS = ("s3:DeleteObject", "s3:GetObject", "s3:PutObject")
+# What chalicelib/photos does: presigned uploads and reads are signed with the function's role, and it writes the
+# processed copies. ListBucket only so that a missing upload is a 404 (the photo is "not found"), not a 403. No
+# delete: nothing in the app deletes a photo; `incoming/` expires by lifecycle.
+PHOTO_ACTIONS = ("s3:GetObject", "s3:PutObject")
 
 
 def api_policy_document(table_prefix: str) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [
         *_table_statements(API_GRANTS, table_prefix),
-        # Presigned uploads and reads are signed with the function's role, so it needs what they do.
-        _statement("PhotoObjects", PHOTO_ACTIONS, {"Fn::Sub": f"${{{PHOTO_BUCKET}.Arn}}/*"})]}
+        _statement("PhotoObjects", PHOTO_ACTIONS, {"Fn::Sub": f"${{{PHOTO_BUCKET}.Arn}}/*"}),
+        _statement("PhotoListing", ("s3:ListBucket",), {"Fn::GetAtt": [PHOTO_BUCKET, "Arn"]})]}
 
 
 def tracing_policy_document() -> dict[str, Any]:
@@ -382,6 +385,9 @@ def environment(stage: str, table_prefix: str, staff_auth: str) -> dict[str, Any
         "LAPOR_INFOBIP_SECRET": secret_reference(secrets["LAPOR_INFOBIP_SECRET"]),
     }
     variables["LAPOR_PHOTO_BUCKET"] = {"Ref": PHOTO_BUCKET}
+    # The app's Tracer (Powertools, annotated subsegments) follows the stack's Tracing parameter: off, nothing
+    # of the X-Ray SDK is even imported.
+    variables["LAPOR_TRACING"] = {"Fn::If": [TRACING_ON, "1", "0"]}
     if staff_auth == "cognito":
         variables.update(identity.environment())
     elif staff_auth == "jwks":

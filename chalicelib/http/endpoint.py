@@ -12,13 +12,14 @@ from __future__ import annotations
 import functools
 import json
 import re
-import uuid
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
 from chalice import Blueprint, Response
 
+from chalicelib import observability
 from chalicelib.auth import principal_from_headers
 from chalicelib.bootstrap import Services, get_services
 from chalicelib.domain.access import ANONYMOUS_PUBLIC, Principal
@@ -82,20 +83,52 @@ def allowed_methods(path: str) -> tuple[str, ...]:
 
 
 def _other_methods_view(path: str) -> Callable[..., Response]:
-    def view(**params: str) -> Response:
+    def answer(method: str, params: dict[str, str]) -> Response:
         try:
-            method = api.current_request.method
             allowed = allowed_methods(path)
             if method == "OPTIONS":
                 return Response(body="", status_code=204, headers={"Allow": ", ".join(allowed)})
-            if method == "HEAD" and "GET" in allowed:
-                return _VIEWS[(path, "GET")](**params)
             return error_response(MethodNotAllowed(method, path, allowed))
         except Exception as exc:  # noqa: BLE001 — the contract is JSON errors, never Chalice's own 500
             return internal_error_response(exc)
 
+    def view(**params: str) -> Response:
+        method = api.current_request.method
+        if method == "HEAD" and (path, "GET") in _VIEWS:  # that GET, whose view does all of what follows
+            return _VIEWS[(path, "GET")](**params)
+        started, correlation_id = time.perf_counter(), _correlation_id_of(api.current_request)
+        with observability.invocation(OTHER_METHODS_VIEW, correlation_id, _settings, _lambda_context()):
+            response = answer(method, params)
+            observability.log_request(OTHER_METHODS_VIEW, method, response.status_code, time.perf_counter() - started)
+        return with_correlation_id(response, correlation_id)
+
     view.__name__ = OTHER_METHODS_VIEW
     return view
+
+
+def _correlation_id_of(request: Any) -> str:
+    """The request's X-Correlation-Id when it is short and safe, else a new one (observability.py)."""
+    raw = next((value for name, value in (request.headers or {}).items() if name.lower() == "x-correlation-id"),
+               None)
+    return observability.correlation_id_from(raw)
+
+
+def with_correlation_id(response: Response, correlation_id: str) -> Response:
+    """Every answer says which correlation id its request ran (and its events were recorded) under. A copy of
+    the headers: routes may hand in a shared dict (JSON_HEADERS)."""
+    response.headers = {**(response.headers or {}), observability.CORRELATION_HEADER: correlation_id}
+    return response
+
+
+def _settings() -> Any:
+    return get_services().settings
+
+
+def _lambda_context() -> Any:
+    try:
+        return api.lambda_context
+    except Exception:  # noqa: BLE001 — outside Lambda (the local server) there may be none
+        return None
 
 
 class _Api(Blueprint):
@@ -129,6 +162,7 @@ class Call:
     operation_id: str
     raw_body: bytes = b""  # exactly as received: webhook signatures are computed over it; form posts parse it
     path: str = ""  # as the client called it (with API Gateway's stage prefix), e.g. for signed URLs
+    correlation_id: str = ""  # this request's (observability.py): echoed in the answer, recorded in its events
 
     def request(self) -> Request:
         key = self.headers.get("idempotency-key")
@@ -136,9 +170,11 @@ class Call:
             raise ValidationFailed("Idempotency-Key must be 8-128 characters of A-Z a-z 0-9 . _ : -",
                                    "Idempotency-Key harus 8-128 karakter A-Z a-z 0-9 . _ : -",
                                    field="Idempotency-Key")
-        correlation_id = self.headers.get("x-correlation-id") or str(uuid.uuid4())
-        check_header_text("X-Correlation-Id", correlation_id)  # it is recorded in every event's metadata
-        return Request(now=self.now, correlation_id=correlation_id[:128], idempotency_key=key,
+        sent = self.headers.get("x-correlation-id")
+        if sent is not None:  # a control character is bad input, refused; any other unsafe id is replaced
+            check_header_text("X-Correlation-Id", sent)
+        correlation_id = self.correlation_id or observability.correlation_id_from(sent)
+        return Request(now=self.now, correlation_id=correlation_id, idempotency_key=key,
                        fingerprint=fingerprint(self.operation_id, [self.params, self.body]))
 
 
@@ -154,8 +190,8 @@ def endpoint(method: str, path: str, operation_id: str, summary: str, *, body: S
         OPERATIONS.append(Operation(operation_id, method, path, summary, body, status, audience,
                                     idempotent_key, query))
 
-        @functools.wraps(fn)
-        def view(**params: str) -> Response:
+        def answer(params: dict[str, str], correlation_id: str) -> tuple[Response, str | None]:
+            """The route's answer, and the error code it refused with (for the request's log line)."""
             try:
                 request = api.current_request
                 services = get_services()
@@ -170,17 +206,27 @@ def endpoint(method: str, path: str, operation_id: str, summary: str, *, body: S
                 call = Call(services=services, principal=principal, body=payload, params=params,
                             query=query, headers=headers, now=services.clock(), operation_id=operation_id,
                             raw_body=request.raw_body or b"",
-                            path=(request.context or {}).get("path") or "")
+                            path=(request.context or {}).get("path") or "", correlation_id=correlation_id)
                 result = fn(call)
             except LaporError as exc:
-                return render_error(exc) if render_error else error_response(exc)
+                return (render_error(exc) if render_error else error_response(exc)), exc.code
             except Exception as exc:  # noqa: BLE001 — the contract is JSON errors, never an HTML 500 or a trace
-                return internal_error_response(exc)
+                return internal_error_response(exc), "internal_error"
             if isinstance(result, Response):  # another format than JSON (XML, a gateway's reply)
-                return result
+                return result, None
             if isinstance(result, str):  # a page for people (only the local /dev/outbox)
-                return Response(body=result, status_code=status, headers={"Content-Type": "text/html; charset=utf-8"})
-            return Response(body=json.dumps(result), status_code=status, headers=JSON_HEADERS)
+                return Response(body=result, status_code=status,
+                                headers={"Content-Type": "text/html; charset=utf-8"}), None
+            return Response(body=json.dumps(result), status_code=status, headers=JSON_HEADERS), None
+
+        @functools.wraps(fn)
+        def view(**params: str) -> Response:
+            started, correlation_id = time.perf_counter(), _correlation_id_of(api.current_request)
+            with observability.invocation(operation_id, correlation_id, _settings, _lambda_context()):
+                response, code = answer(params, correlation_id)
+                observability.log_request(operation_id, method, response.status_code, time.perf_counter() - started,
+                                          code)
+            return with_correlation_id(response, correlation_id)
 
         view.__name__ = operation_id
         _VIEWS[(path, method)] = view

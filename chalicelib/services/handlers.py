@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
+from chalicelib import observability
 from chalicelib.auth import hash_token, new_salt, reporter_token
 from chalicelib.clock import iso
 from chalicelib.domain import commands as c
@@ -81,6 +84,34 @@ def scoped_key(principal: Principal, request: Request) -> str:
     return f"{scope}|{key}"
 
 
+class _Outcome:
+    value = "accepted"
+
+
+_outcome: ContextVar[_Outcome | None] = ContextVar("lapor_command_outcome", default=None)
+
+
+@contextmanager
+def _counted(command: Any) -> Iterator[None]:
+    """Count the command by type and outcome: accepted, replayed (answered from its Idempotency-Key's record)
+    or the code of the error that refused it."""
+    outcome = _Outcome()
+    token = _outcome.set(outcome)
+    name = type(command).__name__
+    try:
+        yield
+    except LaporError as refused:
+        observability.count(observability.COMMANDS, command=name, outcome=refused.code)
+        raise
+    except Exception:
+        observability.count(observability.COMMANDS, command=name, outcome="error")
+        raise
+    else:
+        observability.count(observability.COMMANDS, command=name, outcome=outcome.value)
+    finally:
+        _outcome.reset(token)
+
+
 def _summary(state: ReportState, events: list[StoredEvent]) -> dict[str, Any]:
     return {"report_id": state.report_id, "status": state.status, "version": state.version,
             "events": [event.type for event in events]}
@@ -111,6 +142,9 @@ class CommandHandler:
         record = self._store.get_idempotency(scoped_key(principal, request))
         if record is None:
             return None
+        outcome = _outcome.get()
+        if outcome is not None:
+            outcome.value = "replayed"
         if record.fingerprint != request.fingerprint:
             raise IdempotencyKeyReused(
                 "this Idempotency-Key was already used for a different request",
@@ -124,6 +158,11 @@ class CommandHandler:
     def submit(self, command: c.SubmitReport, request: Request,
                personal: dict[str, str | None] | None = None) -> dict[str, Any]:
         """Record a new report; returns its tracking ID and the reporter's access token (shown once)."""
+        with _counted(command):
+            return self._submit(command, request, personal)
+
+    def _submit(self, command: c.SubmitReport, request: Request,
+                personal: dict[str, str | None] | None) -> dict[str, Any]:
         earlier = self._earlier_result(command.principal, request)
         if earlier is not None:  # a retry: answered from the stored record, nothing is tried again
             return earlier
@@ -143,10 +182,15 @@ class CommandHandler:
             self._store.append(Append(report_id, 0, stored, idempotency=record, personal=personal_record))
         except IdempotencyKeyTaken:
             return self._earlier_result(command.principal, request)
+        observability.count(observability.REPORTS_SUBMITTED, channel=command.channel)
         return response | {"access_token": token}
 
     def execute(self, report_id: str, command: c.Command, request: Request, channel: str = "web") -> dict[str, Any]:
         """Run a command on an existing report."""
+        with _counted(command):
+            return self._execute(report_id, command, request, channel)
+
+    def _execute(self, report_id: str, command: c.Command, request: Request, channel: str) -> dict[str, Any]:
         earlier = self._earlier_result(command.principal, request)
         if earlier is not None:  # a retry: answered from the stored record, nothing is tried again
             return earlier
@@ -164,6 +208,10 @@ class CommandHandler:
         return self._commit(report_id, history, stored, command.principal, request, _summary(state, stored))
 
     def record_indicators(self, command: RecordInstitutionIndicators, request: Request) -> dict[str, Any]:
+        with _counted(command):
+            return self._record_indicators(command, request)
+
+    def _record_indicators(self, command: RecordInstitutionIndicators, request: Request) -> dict[str, Any]:
         earlier = self._earlier_result(command.principal, request)
         if earlier is not None:
             return earlier

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from chalicelib import observability
 from chalicelib.clock import iso
 
 logger = logging.getLogger(__name__)
@@ -201,4 +202,8 @@ def send_due(outbox: Any, store: Any, gateway: Gateway, now: datetime, limit: in
             continue
         outbox.mark_sent(message_id, attempts + 1, iso(now), gateway_id)
         result.sent += 1
+    # Every run, zeros too: the dead-letter alarm then has a data point each minute.
+    observability.count(observability.OUTBOX_SENT, result.sent)
+    observability.count(observability.OUTBOX_FAILED, result.retried)
+    observability.count(observability.OUTBOX_DEAD_LETTERS, result.dead)
     return result

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from chalicelib import observability
 from chalicelib.clock import iso
 from chalicelib.domain import commands as c
 from chalicelib.domain.access import Principal
@@ -39,10 +40,11 @@ class SweepResult:
                 "conflicts": self.conflicts, "failed": self.failed}
 
 
-def sweep(services, now: datetime) -> SweepResult:
+def sweep(services, now: datetime, *, correlation_id: str | None = None) -> SweepResult:
+    """`correlation_id`: the one its events are recorded under (the scheduled run's, which its logs carry)."""
     result = SweepResult(now=iso(now))
     ctx = Context(now=now, calendar=services.calendar, reference=services.reference)
-    correlation_id = f"sweep-{uuid.uuid4()}"
+    correlation_id = correlation_id or f"sweep-{uuid.uuid4()}"
     for report_id in services.deadlines.due(iso(now)):
         result.due_reports += 1
         try:
@@ -50,6 +52,9 @@ def sweep(services, now: datetime) -> SweepResult:
         except Exception:  # noqa: BLE001 — one broken report must not stop the others' reminders
             logger.exception("sweep failed on %s", report_id)
             result.failed.append(report_id)
+    for action, recorded in result.recorded.items():
+        observability.count(observability.SWEEP_ACTIONS, recorded, action=action)
+    observability.count(observability.SWEEP_FAILURES, len(result.failed))  # 0 too: the alarm sees every run
     return result
 
 

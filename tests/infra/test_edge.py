@@ -92,11 +92,13 @@ def test_the_origin_expression_survives_an_empty_url(doc):
     assert _evaluate(t.web_origin(), {t.PUBLIC_URL_PARAMETER: ""}) == "https://"
 
 
-def test_the_api_may_write_read_and_delete_photos_and_knows_the_bucket(doc):
+def test_the_api_may_write_and_read_photos_never_delete_them_and_knows_the_bucket(doc):
     statements = doc["Resources"][t.API_POLICY]["Properties"]["PolicyDocument"]["Statement"]
     [photos] = [s for s in statements if s["Sid"] == "PhotoObjects"]
-    assert set(photos["Action"]) == {"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}
+    assert set(photos["Action"]) == {"s3:PutObject", "s3:GetObject"}
     assert photos["Resource"] == {"Fn::Sub": "${PhotoBucket.Arn}/*"}
+    [listing] = [s for s in statements if s["Sid"] == "PhotoListing"]  # a missing upload is then a 404, not 403
+    assert (listing["Action"], listing["Resource"]) == (["s3:ListBucket"], {"Fn::GetAtt": [t.PHOTO_BUCKET, "Arn"]})
     variables = doc["Resources"][t.API_FUNCTION]["Properties"]["Environment"]["Variables"]
     assert variables["LAPOR_PHOTO_BUCKET"] == {"Ref": t.PHOTO_BUCKET}
 

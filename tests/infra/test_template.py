@@ -163,6 +163,7 @@ def test_functions_get_stage_prefix_and_secret_references(resources, function):
     assert "LAPOR_JWT_SECRET" not in variables
     assert "DYNAMODB_ENDPOINT" not in variables
     assert variables["LAPOR_PHOTO_BUCKET"] == {"Ref": t.PHOTO_BUCKET}
+    assert variables["LAPOR_TRACING"] == {"Fn::If": [t.TRACING_ON, "1", "0"]}  # the app's Tracer with X-Ray
 
 
 def test_another_idp_takes_its_jwks_url_and_issuer_as_parameters():
