@@ -13,6 +13,11 @@ CHARTJS_VERSION := 4.5.1
 AXE_CORE_VERSION := 4.11.0
 WEB_ASSETS := $(VENV)/web-assets
 WEB_STAMP := $(WEB_ASSETS)/.installed-$(CHARTJS_VERSION)-$(AXE_CORE_VERSION)
+# The local photo store (an S3-compatible server for `make run` and the end-to-end and browser tests): s3rver
+# from the npm registry, pinned (3.7.1 runs on Node 20; its fork @20minutes/s3rver 5 needs Node 24).
+S3RVER_VERSION := 3.7.1
+S3_LOCAL := $(VENV)/s3-local
+S3_STAMP := $(S3_LOCAL)/.installed-$(S3RVER_VERSION)
 
 .PHONY: run test bench setup chromium clean deploy
 
@@ -59,7 +64,14 @@ $(WEB_STAMP): $(DYNAMODB_STAMP)
 	cp $(WEB_ASSETS)/node_modules/chart.js/dist/chart.umd.min.js chalicelib/web/static/chart.umd.min.js
 	touch $(WEB_STAMP)
 
-setup: $(STAMP) $(DYNAMODB_STAMP) $(WEB_STAMP)
+# After DynamoDB Local: that step makes sure npm is there.
+$(S3_STAMP): $(DYNAMODB_STAMP)
+	mkdir -p $(S3_LOCAL)
+	npm install --prefix $(S3_LOCAL) --no-audit --no-fund --loglevel=error s3rver@$(S3RVER_VERSION)
+	$(BIN)/python -m infra.local.s3_local --check
+	touch $(S3_STAMP)
+
+setup: $(STAMP) $(DYNAMODB_STAMP) $(WEB_STAMP) $(S3_STAMP)
 
 chromium:
 	@if [ ! -x $(CHROMIUM) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \

@@ -67,6 +67,30 @@ class ReportVerified(DomainEvent):
     follow_up_due: str
     resolution_due: str
     region_code: str | None = None  # set by the verifier: a report without a region (SMS), or a correction
+    # The photos of an anonymous report the verifier judged safe to show the public (nothing in them points at
+    # the reporter). Events before photos existed have none: the default.
+    safe_photo_ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "safe_photo_ids", tuple(self.safe_photo_ids))  # JSON gives a list
+
+    def to_data(self) -> dict[str, Any]:
+        return super().to_data() | {"safe_photo_ids": list(self.safe_photo_ids)}  # as JSON stores it
+
+
+@dataclass(frozen=True, kw_only=True)
+class PhotoAttached(DomainEvent):
+    """The reporter attached a photo. Only facts about the stored copy (re-encoded without EXIF, so without
+    location or camera data): its id, the SHA-256 of its bytes, size, type and pixels. Never the upload id,
+    a file name or anything the original file said about the person who took it."""
+
+    event_type: ClassVar[str] = "PhotoAttached"
+    attachment_id: str
+    sha256: str
+    size: int
+    content_type: str  # image/jpeg | image/png | image/webp
+    width: int
+    height: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -212,5 +236,5 @@ REPORT_EVENTS: tuple[type[DomainEvent], ...] = (
     ReportSubmitted, ReportPutOnHold, ReportClarified, ReporterReplied, ReportVerified, ReportArchived,
     ReportAssigned, AssignmentReturned, ReportReturned, ReportRedisposed, FollowUpPosted, ReportAnswered,
     ResolutionAccepted, ResolutionObjected, ReportReopened, ReportClosed, EscalatedToOmbudsman,
-    OmbudsmanFindingRecorded, ReminderSent, DeadlineEscalated, ReportNeglected,
+    OmbudsmanFindingRecorded, ReminderSent, DeadlineEscalated, ReportNeglected, PhotoAttached,
 )

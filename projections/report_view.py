@@ -58,7 +58,7 @@ def apply(view: dict[str, Any] | None, stored: StoredEvent) -> dict[str, Any]:
     if isinstance(ev, e.ReportSubmitted):
         view.update(report_id=stored.stream_id, body=ev.body, reporter_ref=ev.reporter_ref, location=ev.location,
                     channel=stored.channel, follow_ups=[], replies=[], returns=[], objections=[], reminders=[],
-                    escalations=[])
+                    escalations=[], photos=[])
     elif isinstance(ev, e.ReportPutOnHold):
         view.update(hold={"at": at, "question": ev.question})
     elif isinstance(ev, e.ReportClarified):
@@ -67,6 +67,12 @@ def apply(view: dict[str, Any] | None, stored: StoredEvent) -> dict[str, Any]:
         view["replies"].append({"at": at, "message": ev.message, "clarification": False})
     elif isinstance(ev, e.ReportVerified):
         view.update(verified_at=at)
+        for photo in view.get("photos", []):  # the verifier judged these safe for the public (anonymous reports)
+            photo["safe"] = photo["safe"] or photo["attachment_id"] in ev.safe_photo_ids
+    elif isinstance(ev, e.PhotoAttached):
+        view.setdefault("photos", []).append({
+            "attachment_id": ev.attachment_id, "at": at, "content_type": ev.content_type, "size": ev.size,
+            "width": ev.width, "height": ev.height, "sha256": ev.sha256, "safe": False})
     elif isinstance(ev, e.ReportArchived):
         view.update(archived={"at": at, "reason": ev.reason, "duplicate_of": ev.duplicate_of, "note": ev.note})
     elif isinstance(ev, e.ReportAssigned):

@@ -112,6 +112,20 @@ def sees_reporter_identity(principal: Principal, report: Exposure, anonymous: bo
     return not anonymous and principal.role in IDENTITY_READERS and can_see(principal, report)
 
 
+def may_see_photo(principal: Principal, report: Exposure, *, anonymous: bool, safe: bool) -> bool:
+    """A report's photos follow the report (`can_see`: none for the public on a confidential or unverified
+    report). An anonymous report's photo may show who took it, so until the verifier marks it safe it is only
+    for those who may know the reporter (`sees_reporter_identity`: the reporter, the national admin) and for its
+    verifier while verification is pending — who must look at it to judge."""
+    if not can_see(principal, report):
+        return False
+    if not anonymous or safe:
+        return True
+    if sees_reporter_identity(principal, report, anonymous):
+        return True
+    return report.status in AWAITING_VERIFICATION and may_verify(principal, report)
+
+
 # ------------------------------------------------------------------------------------------------ acting
 
 def may_verify(principal: Principal, report: Exposure) -> bool:

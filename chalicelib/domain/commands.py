@@ -15,6 +15,19 @@ class Command:
     principal: Principal
 
 
+@dataclass(frozen=True)
+class PhotoFacts:
+    """A photo as stored after processing (chalicelib/photos): the re-encoded copy's id, digest, size, type
+    and pixels. What a command about a photo carries; the bytes themselves never reach the domain."""
+
+    attachment_id: str
+    sha256: str
+    size: int
+    content_type: str
+    width: int
+    height: int
+
+
 @dataclass(frozen=True, kw_only=True)
 class SubmitReport(Command):
     title: str | None
@@ -30,6 +43,7 @@ class SubmitReport(Command):
     access_token_hash: str
     location: dict[str, Any] | None
     channel_detail: str | None = None  # the SMS gateway, or the Open311 client app
+    photos: tuple[PhotoFacts, ...] = ()  # uploaded before submitting: attached in the same transaction
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +66,14 @@ class VerifyReport(Command):
     anonymous: bool | None
     confidential: bool | None
     region_code: str | None = None  # required for a report that came without one (SMS, Open311)
+    safe_photo_ids: tuple[str, ...] = ()  # an anonymous report's photos the verifier judged safe for the public
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttachPhoto(Command):
+    """The reporter adds a photo to a report that is not finished."""
+
+    photo: PhotoFacts
 
 
 @dataclass(frozen=True, kw_only=True)

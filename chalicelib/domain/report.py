@@ -47,7 +47,14 @@ VERIFICATION_DAYS, FOLLOW_UP_DAYS, REPLY_WINDOW_DAYS = 3, 5, 10
 RESOLUTION_DAYS = {"complaint": 14, "aspiration": 5, "information_request": 5}
 INSPECTION_RESOLUTION_DAYS = 60
 
-REPORTER_COMMANDS = (c.ReplyToReport, c.AcceptResolution, c.ObjectToResolution, c.EscalateToOmbudsman)
+REPORTER_COMMANDS = (c.ReplyToReport, c.AcceptResolution, c.ObjectToResolution, c.EscalateToOmbudsman,
+                     c.AttachPhoto)
+
+# Photos (issue 10): what a report may carry. The stored copies are re-encoded by chalicelib/photos, which
+# checks these limits on the bytes; the aggregate holds the facts it is given to them too.
+MAX_PHOTOS = 3
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
 OPEN_STATUSES = OPEN
 
 
@@ -94,6 +101,8 @@ class ReportState:
     escalations: frozenset[tuple[str, int, str]] = frozenset()
     neglected: bool = False
     held_at: str | None = None
+    photos: tuple[str, ...] = ()  # attachment ids, in the order attached
+    safe_photos: tuple[str, ...] = ()  # those the verifier judged safe to show the public (anonymous reports)
 
     @property
     def exposure(self) -> Exposure:
@@ -135,12 +144,15 @@ def state_to_json(state: ReportState) -> dict:
     raw = dataclasses.asdict(state)
     for name in ("reminders", "escalations"):
         raw[name] = sorted(list(key) for key in raw[name])
+    for name in ("photos", "safe_photos"):  # as JSON keeps them (and a read model stores them)
+        raw[name] = list(raw[name])
     return raw
 
 
 def state_from_json(raw: dict) -> ReportState:
     keyed = {name: frozenset(tuple(key) for key in raw[name]) for name in ("reminders", "escalations")}
-    return ReportState(**(raw | keyed))
+    listed = {name: tuple(raw[name]) for name in ("photos", "safe_photos") if name in raw}  # older states: none
+    return ReportState(**(raw | keyed | listed))
 
 
 def _first_response(state: ReportState, at: str) -> str:
@@ -159,7 +171,9 @@ _EVOLVERS: dict[type, Callable[[ReportState, DomainEvent, str], dict]] = {
     e.ReportVerified: lambda s, ev, at: dict(
         region_code=ev.region_code or s.region_code, institution_id=ev.institution_id, title=ev.title, category_id=ev.category_id, report_type=ev.report_type,
         requires_inspection=ev.requires_inspection, anonymous=ev.anonymous, confidential=ev.confidential,
-        follow_up_due=ev.follow_up_due, resolution_due=ev.resolution_due, awaiting_follow_up=True),
+        follow_up_due=ev.follow_up_due, resolution_due=ev.resolution_due, awaiting_follow_up=True,
+        safe_photos=s.safe_photos + tuple(p for p in ev.safe_photo_ids if p not in s.safe_photos)),
+    e.PhotoAttached: lambda s, ev, at: dict(photos=s.photos + (ev.attachment_id,)),
     e.ReportAssigned: lambda s, ev, at: dict(unit_id=ev.unit_id),
     e.AssignmentReturned: lambda s, ev, at: dict(unit_id=None),
     e.ReportReturned: lambda s, ev, at: dict(unit_id=None),
@@ -201,7 +215,8 @@ def _require_visible(state: ReportState, principal: Principal) -> None:
 ACTION_WORDS = {"accept the answer of": "menerima jawaban", "archive": "mengarsipkan", "assign": "menugaskan",
                 "escalate": "mengeskalasi", "hold": "menunda", "object to the answer of": "mengajukan keberatan",
                 "post a follow-up on": "menindaklanjuti", "re-dispose": "mendisposisikan ulang",
-                "reply to": "membalas", "return": "mengembalikan", "verify": "memverifikasi"}
+                "reply to": "membalas", "return": "mengembalikan", "verify": "memverifikasi",
+                "attach a photo to": "menambahkan foto ke"}
 
 
 def _require_status(state: ReportState, action: str, *allowed: str) -> None:
@@ -275,12 +290,47 @@ def _submit(state: ReportState, cmd: c.SubmitReport, ctx: Context) -> list[Domai
         _require_category(ctx, cmd.category_id)
     if cmd.addressed_institution_id is not None:
         _require_institution(ctx, cmd.addressed_institution_id)
+    if len(cmd.photos) > MAX_PHOTOS:
+        raise ValidationFailed(f"a report has at most {MAX_PHOTOS} photos", f"laporan memuat paling banyak "
+                               f"{MAX_PHOTOS} foto", field="photo_upload_ids")
+    if len({photo.attachment_id for photo in cmd.photos}) != len(cmd.photos):
+        raise ValidationFailed("the same photo twice", "foto yang sama dua kali", field="photo_upload_ids")
+    for photo in cmd.photos:
+        _require_photo(photo, "photo_upload_ids")
     return [e.ReportSubmitted(
         title=cmd.title, body=cmd.body, report_type=cmd.report_type, category_id=cmd.category_id,
         region_code=cmd.region_code, addressed_institution_id=cmd.addressed_institution_id,
         anonymous=cmd.anonymous, confidential=cmd.confidential, reporter_ref=cmd.reporter_ref,
         access_token_hash=cmd.access_token_hash, location=cmd.location, channel_detail=cmd.channel_detail,
-        verification_due=ctx.deadline(VERIFICATION_DAYS, _zone_of(ctx, cmd.addressed_institution_id)))]
+        verification_due=ctx.deadline(VERIFICATION_DAYS, _zone_of(ctx, cmd.addressed_institution_id))),
+        *(_photo_attached(photo) for photo in cmd.photos)]
+
+
+def _require_photo(photo: c.PhotoFacts, field: str) -> None:
+    if photo.content_type not in PHOTO_TYPES:
+        raise ValidationFailed(f"a photo must be one of {PHOTO_TYPES}", "foto harus JPEG, PNG, atau WebP",
+                               field=field)
+    if not 0 < photo.size <= MAX_PHOTO_BYTES:
+        raise ValidationFailed(f"a photo must be at most {MAX_PHOTO_BYTES} bytes",
+                               f"foto paling besar {MAX_PHOTO_BYTES // (1024 * 1024)} MB", field=field)
+
+
+def _photo_attached(photo: c.PhotoFacts) -> e.PhotoAttached:
+    return e.PhotoAttached(attachment_id=photo.attachment_id, sha256=photo.sha256, size=photo.size,
+                           content_type=photo.content_type, width=photo.width, height=photo.height)
+
+
+def _attach_photo(state: ReportState, cmd: c.AttachPhoto, ctx: Context) -> list[DomainEvent]:
+    """The reporter, while the report is not finished (closed or archived), up to MAX_PHOTOS, each photo once."""
+    _require_reporter(state, cmd.principal, "attach a photo")
+    _require_status(state, "attach a photo to", *OPEN_STATUSES)
+    if cmd.photo.attachment_id in state.photos:
+        raise RuleViolated("this photo is already attached", "foto ini sudah terlampir", field="upload_id")
+    if len(state.photos) >= MAX_PHOTOS:
+        raise RuleViolated(f"a report has at most {MAX_PHOTOS} photos",
+                           f"laporan memuat paling banyak {MAX_PHOTOS} foto", field="upload_id")
+    _require_photo(cmd.photo, "upload_id")
+    return [_photo_attached(cmd.photo)]
 
 
 def _hold(state: ReportState, cmd: c.HoldReport, ctx: Context) -> list[DomainEvent]:
@@ -330,12 +380,17 @@ def _verify(state: ReportState, cmd: c.VerifyReport, ctx: Context) -> list[Domai
         if current and asked is False:
             raise RuleViolated(f"a verifier may add {flag} but never remove it",
                                f"verifikator boleh menambah {flag} tetapi tidak boleh menghapusnya", field=flag)
+    unknown = [photo for photo in cmd.safe_photo_ids if photo not in state.photos]
+    if unknown:
+        raise ValidationFailed(f"not photos of this report: {', '.join(unknown[:3])}",
+                               "bukan foto laporan ini", field="safe_photo_ids")
     zone = _zone_of(ctx, cmd.institution_id)
     return [e.ReportVerified(
         institution_id=cmd.institution_id, title=title, category_id=category_id, report_type=report_type,
         requires_inspection=cmd.requires_inspection, anonymous=state.anonymous or bool(cmd.anonymous),
         confidential=state.confidential or bool(cmd.confidential),
         region_code=cmd.region_code if cmd.region_code != state.region_code else None,
+        safe_photo_ids=tuple(dict.fromkeys(cmd.safe_photo_ids)),
         follow_up_due=ctx.deadline(FOLLOW_UP_DAYS, zone),
         resolution_due=ctx.deadline(_resolution_days(report_type, cmd.requires_inspection), zone))]
 
@@ -461,5 +516,5 @@ _DECIDERS: dict[type, Callable[[ReportState, c.Command, Context], list[DomainEve
     c.SubmitReport: _submit, c.HoldReport: _hold, c.ReplyToReport: _reply, c.VerifyReport: _verify,
     c.ArchiveReport: _archive, c.AssignReport: _assign, c.ReturnReport: _return, c.RedisposeReport: _redispose,
     c.PostFollowUp: _follow_up, c.AcceptResolution: _accept, c.ObjectToResolution: _object,
-    c.EscalateToOmbudsman: _escalate, c.RecordDueActions: _record_due_actions,
+    c.EscalateToOmbudsman: _escalate, c.RecordDueActions: _record_due_actions, c.AttachPhoto: _attach_photo,
 }

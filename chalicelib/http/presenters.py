@@ -3,7 +3,14 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from chalicelib.domain.access import Exposure, Principal, can_see, is_own_reporter, sees_reporter_identity
+from chalicelib.domain.access import (
+    Exposure,
+    Principal,
+    can_see,
+    is_own_reporter,
+    may_see_photo,
+    sees_reporter_identity,
+)
 from chalicelib.domain.deadlines import display_zone
 from chalicelib.reference import ReferenceData
 
@@ -33,6 +40,7 @@ def present_report(view: dict[str, Any] | None, principal: Principal) -> dict[st
     if not can_see(principal, exposure):
         return None
     shown = {k: v for k, v in view.items() if k not in _NEVER_SHOWN}
+    shown["photos"] = visible_photos(view, principal)
     if not sees_reporter_identity(principal, exposure, view["anonymous"]):
         shown.pop("reporter_ref", None)
     if principal.is_staff:
@@ -51,6 +59,29 @@ def present_report(view: dict[str, Any] | None, principal: Principal) -> dict[st
         for key in ("follow_ups", "returns"):
             shown[key] = _strip_user_ids(shown.get(key, []))
     return shown
+
+
+def photo_path(report_id: str, attachment_id: str, *, thumbnail: bool = False) -> str:
+    """The API route that answers a photo (302 to a short-lived presigned URL), as a path of this API."""
+    return f"/reports/{report_id}/photos/{attachment_id}" + ("?size=thumb" if thumbnail else "")
+
+
+def visible_photos(view: Mapping[str, Any], principal: Principal) -> list[dict[str, Any]]:
+    """The report's photos this principal may see (`may_see_photo`), with the routes that answer them. From the
+    view alone: listing photos costs no read beyond the report's own."""
+    exposure, anonymous = exposure_of(dict(view)), bool(view.get("anonymous"))
+    return [photo | {"url": photo_path(view["report_id"], photo["attachment_id"]),
+                     "thumbnail_url": photo_path(view["report_id"], photo["attachment_id"], thumbnail=True)}
+            for photo in view.get("photos", [])
+            if may_see_photo(principal, exposure, anonymous=anonymous, safe=photo.get("safe", False))]
+
+
+def find_photo(view: Mapping[str, Any] | None, attachment_id: str, principal: Principal) -> dict[str, Any] | None:
+    """One photo of the report, if this principal may see it; None otherwise (answered 404, never 403)."""
+    if view is None:
+        return None
+    return next((photo for photo in visible_photos(view, principal) if photo["attachment_id"] == attachment_id),
+                None)
 
 
 def zone_of(shown: Mapping[str, Any], reference: ReferenceData) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from chalicelib.clock import iso
 from chalicelib.domain import commands as c
 from chalicelib.domain.access import AUDIT_ROLES, sees_reporter_identity
-from chalicelib.domain.report import ARCHIVE_REASONS, REPORT_TYPES
+from chalicelib.domain.report import ARCHIVE_REASONS, MAX_PHOTOS, REPORT_TYPES
 from chalicelib.domain.vocabulary import Role
 from chalicelib.errors import Forbidden, NotFound, ReportNotFound, ValidationFailed
 from chalicelib.http.endpoint import Call, endpoint
@@ -46,6 +46,8 @@ SUBMIT = {
     "channel": Field(str, choices=("web", "app", "admin"), default="web"),
     "location": Field(dict, fields=LOCATION),
     "reporter": Field(dict, fields=REPORTER, description="identity; kept apart from the event log"),
+    "photo_upload_ids": Field(list, items=Field(str, max_length=32), max_length=MAX_PHOTOS,
+                              description="photos uploaded first (POST /photo-uploads), attached with the report"),
 }
 MESSAGE = {"message": Field(str, required=True, max_length=TEXT)}
 VERIFY = {
@@ -54,6 +56,8 @@ VERIFY = {
     "type": Field(str, choices=REPORT_TYPES), "requires_inspection": Field(bool, default=False),
     "anonymous": Field(bool), "confidential": Field(bool),
     "region_code": Field(str, max_length=20, description="required for a report without a region (SMS, Open311)"),
+    "safe_photo_ids": Field(list, items=Field(str, max_length=40), max_length=MAX_PHOTOS,
+                            description="an anonymous report's photos judged safe to show the public"),
 }
 ARCHIVE = {"reason": Field(str, required=True, choices=ARCHIVE_REASONS),
            "duplicate_of": Field(str, max_length=40), "note": Field(str, max_length=TEXT)}
@@ -107,13 +111,17 @@ def openapi(call: Call) -> dict[str, Any]:
 @endpoint("POST", "/reports", "submitReport", "Submit a report (returns the tracking ID and a secret token once)",
           body=SUBMIT, status=201, idempotent_key=True)
 def submit_report(call: Call) -> dict[str, Any]:
+    from chalicelib.http.photo_routes import photos_for_submission
+
     b = call.body
+    personal, request = checked_personal_data(b["reporter"]), call.request()
     command = c.SubmitReport(
         principal=call.principal, title=b["title"], body=b["body"], report_type=b["type"],
         category_id=b["category_id"], region_code=b["region_code"], addressed_institution_id=b["institution_id"],
         anonymous=b["anonymous"], confidential=b["confidential"], channel=b["channel"],
-        reporter_ref=None, access_token_hash="", location=b["location"])
-    return call.services.commands.submit(command, call.request(), checked_personal_data(b["reporter"]))
+        reporter_ref=None, access_token_hash="", location=b["location"],
+        photos=photos_for_submission(call, b["photo_upload_ids"] or [], request))
+    return call.services.commands.submit(command, request, personal)
 
 
 @endpoint("GET", REPORT, "getReport", "Read a report as the caller may see it (one read of the report view)")
@@ -161,7 +169,8 @@ def verify_report(call: Call) -> dict[str, Any]:
     return _run(call, c.VerifyReport(principal=call.principal, institution_id=b["institution_id"], title=b["title"],
                                      category_id=b["category_id"], report_type=b["type"],
                                      requires_inspection=b["requires_inspection"], anonymous=b["anonymous"],
-                                     confidential=b["confidential"], region_code=b["region_code"]))
+                                     confidential=b["confidential"], region_code=b["region_code"],
+                                     safe_photo_ids=tuple(b["safe_photo_ids"] or ())))
 
 
 @endpoint("POST", REPORT + "/archive", "archiveReport", "Archive without handling (spam, duplicate, ...)",

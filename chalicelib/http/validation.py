@@ -15,8 +15,8 @@ from chalicelib.errors import MalformedRequest, PayloadTooLarge, UnsupportedMedi
 
 MAX_BODY_BYTES = 64 * 1024
 
-_JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", dict: "object"}
-_ARTICLE = {"string": "a", "boolean": "a", "integer": "an", "number": "a", "object": "an"}
+_JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", dict: "object", list: "array"}
+_ARTICLE = {"string": "a", "boolean": "a", "integer": "an", "number": "a", "object": "an", "array": "an"}
 # Unicode category Cc (C0, DEL, C1). Text fields keep tab, LF and CR (a report body has lines); a NUL or an
 # escape sequence is never meant, and breaks exports, terminals and SMS gateways downstream.
 _TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -35,6 +35,7 @@ class Field:
     minimum: float | None = None
     maximum: float | None = None
     fields: Mapping[str, "Field"] | None = None  # for kind=dict
+    items: "Field | None" = None  # for kind=list: every element's declaration (max_length: at most so many)
     description: str = ""
     default: Any = None
 
@@ -46,6 +47,14 @@ class Field:
         if not ok:
             kind = _JSON_TYPES[self.kind]
             return f"must be {_ARTICLE[kind]} {kind}"
+        if self.kind is list:
+            if self.max_length is not None and len(value) > self.max_length:
+                return f"must have at most {self.max_length} items (got {len(value)})"
+            for index, item in enumerate(value):
+                problem = self.items.problem(item) if self.items else None
+                if problem:
+                    return f"item {index} {problem}"
+            return None
         if self.kind is str:
             try:
                 value.encode("utf-8")
@@ -113,6 +122,8 @@ def _collect(body: Any, schema: Schema, prefix: str, errors: list[dict[str, str]
             errors.append({"field": prefix + name, "problem": problem})
         elif spec.kind is dict and spec.fields is not None:
             clean[name] = _collect(value, spec.fields, f"{prefix}{name}.", errors)
+        elif spec.kind is list:
+            clean[name] = [item.strip() if isinstance(item, str) else item for item in value]
         else:
             clean[name] = value.strip() if isinstance(value, str) else value
     return clean
@@ -214,6 +225,11 @@ def json_schema(schema: Schema) -> dict[str, Any]:
             prop["maximum"] = spec.maximum
         if spec.kind is dict and spec.fields is not None:
             prop.update(json_schema(spec.fields))
+        if spec.kind is list:
+            if spec.max_length is not None:
+                prop["maxItems"] = spec.max_length
+            if spec.items is not None:
+                prop["items"] = json_schema({"item": spec.items})["properties"]["item"]
         properties[name] = prop
     required = [name for name, spec in schema.items() if spec.required]
     return {"type": "object", "additionalProperties": False, "properties": properties,

@@ -210,10 +210,12 @@ def updated_at(shown: Mapping[str, Any]) -> str | None:
 
 # --------------------------------------------------------------------------------------------- requests
 
-def request_record(shown: Mapping[str, Any], reference: ReferenceData) -> dict[str, Any]:
+def request_record(shown: Mapping[str, Any], reference: ReferenceData, media_base: str = "") -> dict[str, Any]:
     """One service request, in the spec's field order, from a report as the public may see it
     (chalicelib.http.presenters.present_report): no reporter field exists here, and an anonymous report
-    has no location because the presenter removed it."""
+    has no location because the presenter removed it. `media_url` is the API's route of the first photo the
+    public may see (the presenter listed only those: none of an anonymous report until marked safe); that
+    route answers 302 to a short-lived copy, so the URL itself stays valid."""
     zone = zone_of(shown, reference)
     category = reference.category(shown["category_id"]) if shown.get("category_id") else None
     institution = reference.institution(shown["institution_id"]) if shown.get("institution_id") else None
@@ -234,6 +236,7 @@ def request_record(shown: Mapping[str, Any], reference: ReferenceData) -> dict[s
         "address": location.get("address"),
         "lat": location.get("lat"),
         "long": location.get("lon"),
+        "media_url": media_base + shown["photos"][0]["url"] if shown.get("photos") else None,
     }
     return {name: value for name, value in record.items() if value is not None}
 

@@ -26,6 +26,31 @@ from infra.tables import REPORT_VIEWS
 _BATCH_ATTEMPTS = 5
 
 
+def media_base(services: Services) -> str:
+    """Where `media_url`s start: LAPOR_PUBLIC_URL (AWS), else the origin (and stage prefix) the client called,
+    as discovery does; "" outside a request."""
+    if services.settings.public_url:
+        return services.settings.public_url
+    from chalicelib.http.endpoint import api
+
+    try:
+        request = api.current_request
+    except Exception:  # noqa: BLE001 — not inside a request (a test calling the reads directly)
+        return ""
+    if request is None:
+        return ""
+    headers = {k.lower(): v for k, v in (request.headers or {}).items()}
+    context = request.context or {}
+    called, resource = context.get("path") or "", context.get("resourcePath") or ""
+    prefix = ""
+    if resource and called != resource:  # API Gateway's stage prefix: what the called path has beyond the route's
+        for name, value in (request.uri_params or {}).items():
+            resource = resource.replace("{" + name + "}", value)
+        prefix = called[: -len(resource)] if called.endswith(resource) else ""
+    host = headers.get("host")
+    return f"{headers.get('x-forwarded-proto', 'http')}://{host}{prefix}" if host else ""
+
+
 def shown_to_public(view: dict[str, Any] | None) -> dict[str, Any] | None:
     return present_report(view, ANONYMOUS_PUBLIC)
 
@@ -35,7 +60,7 @@ def public_request(services: Services, report_id: str) -> dict[str, Any] | None:
     if not REPORT_ID.fullmatch(report_id):
         return None  # cannot exist: no DynamoDB call
     shown = shown_to_public(services.views.get(report_id))
-    return request_record(shown, services.reference) if shown else None
+    return request_record(shown, services.reference, media_base(services)) if shown else None
 
 
 def _views(services: Services, report_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -66,7 +91,7 @@ def requests_by_id(services: Services, report_ids: tuple[str, ...]) -> list[dict
     """service_request_id=a,b,c: those of them the public may see, in the order asked."""
     views = _views(services, [rid for rid in report_ids if REPORT_ID.fullmatch(rid)])
     shown = (shown_to_public(views.get(rid)) for rid in report_ids)
-    return [request_record(report, services.reference) for report in shown if report]
+    return [request_record(report, services.reference, media_base(services)) for report in shown if report]
 
 
 def request_page(services: Services, query: RequestQuery,
@@ -88,5 +113,6 @@ def request_page(services: Services, query: RequestQuery,
     views = _views(services, [row["report_id"] for row in rows])
     shown = [report for report in (shown_to_public(views.get(row["report_id"])) for row in rows) if report]
     # The status of the view itself (the index row may be a moment older).
-    return [request_record(report, services.reference) for report in shown
+    base = media_base(services)
+    return [request_record(report, services.reference, base) for report in shown
             if not query.statuses or open311_status(report["status"]) in query.statuses], next_key

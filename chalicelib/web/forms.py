@@ -30,7 +30,8 @@ SUBMISSION_FIELDS = ("type", "title", "body", "category_id", "region_code", "ano
 # API error field -> form field, where they differ (an unknown reference names its kind).
 _FORM_FIELD = {"location.lat": "lat", "location.lon": "lon", "location.address": "address",
                "reporter.name": "name", "reporter.phone": "phone", "reporter.email": "email",
-               "region": "region_code", "category": "category_id"}
+               "region": "region_code", "category": "category_id", "photo_upload_ids": "photos",
+               "upload_id": "photos"}
 FORM_ERROR = "_form"  # an error of the form as a whole
 
 
@@ -53,8 +54,11 @@ def body_of(form: Mapping[str, str], schema: Schema) -> dict[str, Any]:
     return {name: typed(form, name, spec) for name, spec in schema.items()}
 
 
-def submission_of(form: Mapping[str, str]) -> dict[str, Any]:
+def submission_of(form: Mapping[str, str], uploads: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The API's body from the form; `uploads`: the photos foto.js uploaded first (hidden `photo_upload_id`s)."""
     body: dict[str, Any] = {name: typed(form, name, SUBMIT[name]) for name in SUBMISSION_FIELDS}
+    if uploads:
+        body["photo_upload_ids"] = list(uploads)
     body["channel"] = "web"
     location = {key: typed(form, name, LOCATION[key]) for name, key in LOCATION_FORM.items()}
     if any(value is not None for value in location.values()):

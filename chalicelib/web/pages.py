@@ -25,7 +25,8 @@ from chalicelib.clock import parse_instant
 from chalicelib.domain import commands as c
 from chalicelib.domain.access import ANONYMOUS_PUBLIC, Principal, is_own_reporter
 from chalicelib.domain.deadlines import next_due
-from chalicelib.domain.report import Context, ReportState, decide, state_from_json
+from chalicelib.domain.report import MAX_PHOTOS, PHOTO_TYPES, Context, ReportState, decide, state_from_json
+from chalicelib.domain.vocabulary import Role
 from chalicelib.domain.vocabulary import PUBLIC_BUCKETS, Status
 from chalicelib.errors import (
     ConcurrencyConflict,
@@ -42,7 +43,8 @@ from chalicelib.errors import (
 from chalicelib.http.endpoint import Call, api, check_path_ids, endpoint
 from chalicelib.http.errors import internal_error_response, status_of
 from chalicelib.http.list_routes import list_public_reports
-from chalicelib.http.presenters import exposure_of, present_report, zone_of
+from chalicelib.http.photo_routes import attach_upload, photo_redirect
+from chalicelib.http.presenters import exposure_of, find_photo, present_report, zone_of
 from chalicelib.http.routes import (
     ACCEPT,
     MESSAGE,
@@ -53,9 +55,12 @@ from chalicelib.http.routes import (
     reply_to_report,
     submit_report,
 )
-from chalicelib.http.validation import Schema, validate
+from chalicelib.http.validation import Schema, parse_form_body, validate
+from chalicelib.photos import tickets
+from chalicelib.photos.attach import UPLOAD_ID
+from chalicelib.photos.storage import upload_key
 from chalicelib.reference import ReferenceData
-from chalicelib.web import forms
+from chalicelib.web import forms, photo_forms
 from chalicelib.web.render import Page, cookie, stylesheet_response
 
 PAGE_PATHS: set[str] = set()  # every path declared here answers HTML or CSS (tests hold them to that)
@@ -169,10 +174,16 @@ PAGE_PATHS.add("/static/lapor.css")
 # ------------------------------------------------------------------------------------------------ Lapor
 
 def _lapor_form(call: Call, page: Page, *, status: int = 200, values: dict[str, str] | None = None,
-                errors: dict[str, str] | None = None, key: str | None = None) -> Response:
+                errors: dict[str, str] | None = None, key: str | None = None, uploads: tuple[str, ...] = ()) -> Response:
+    """The form. With photos on, a hidden picker that foto.js reveals and fills (uploads first, then the form
+    carries their upload ids); without JavaScript the page says photos are added on the receipt. Uploads already
+    made before a refused submission stay with the form, so nobody uploads twice."""
+    storage = photo_forms.storage_of(call)
     return page.html("lapor.html", status, values=values or {"type": "complaint"}, errors=errors or {},
                      key=key, switch=None if values is not None else page.switch_url("/"),
-                     **_choices(call.services.reference))
+                     photos=photo_forms.LIMITS if storage else None, uploads=uploads,
+                     script=page.url("/static/foto.js", v=photo_forms.script_digest()) if storage else None,
+                     headers=photo_forms.policy(storage, script=True), **_choices(call.services.reference))
 
 
 @page("GET", "/", "webReportForm", "Lapor: the report form (HTML)")
@@ -184,14 +195,21 @@ def report_form(call: Call, page: Page) -> Response:
 def submit_form(call: Call, page: Page) -> Response:
     form = page.form(call.raw_body, call.headers.get("content-type"))
     key = form.get("idem") or None
+    uploads = tuple(dict.fromkeys(upload for upload in parse_form_body(
+        call.raw_body, call.headers.get("content-type")).get("photo_upload_id", []) if UPLOAD_ID.fullmatch(upload)))
     try:
-        body = forms.checked_submission(forms.submission_of(form))
+        body = forms.checked_submission(forms.submission_of(form, uploads))
         receipt = submit_report(_as_api_call(call, "submitReport", body, key))
     except (ValidationFailed, UnknownReference, IdempotencyKeyReused) as refused:
-        return _lapor_form(call, page, status=status_of(refused), values=form, key=key,
-                           errors=forms.field_errors(refused, page.lang))
+        fields = forms.field_errors(refused, page.lang)
+        return _lapor_form(call, page, status=status_of(refused), values=form, key=key, errors=fields,
+                           uploads=() if "photos" in fields else uploads[:MAX_PHOTOS])
     zone = zone_of(body, call.services.reference)
-    return page.html("receipt.html", 201, receipt=receipt, zone=zone)
+    attached = receipt.get("events", []).count("PhotoAttached")
+    storage = photo_forms.storage_of(call)
+    return page.html("receipt.html", 201, receipt=receipt, zone=zone, attached=attached,
+                     photo_form=photo_forms.upload_form(call, page, receipt["report_id"], attached),
+                     photos=photo_forms.LIMITS, headers=photo_forms.policy(storage, upload=True))
 
 
 def _as_api_call(call: Call, operation_id: str, body: dict[str, Any], key: str | None, *,
@@ -310,7 +328,8 @@ def track_report(call: Call, page: Page) -> Response:
     if view is None or not is_own_reporter(principal, exposure_of(view)):
         return _track_form(page, status=404, report_id=report_id, mismatch=True,
                            cookies=(_token_cookie(page, report_id, "", forget=True),))
-    done = ACTIONS[call.query["ok"]].done if call.query.get("ok") in ACTIONS else None
+    done = (ACTIONS[call.query["ok"]].done if call.query.get("ok") in ACTIONS
+            else "done_photo" if call.query.get("ok") == "foto" else None)
     return _tracking_page(call, page, view, principal, done=done, stale=view["version"] < at_least)
 
 
@@ -323,12 +342,34 @@ def _tracking_page(call: Call, page: Page, view: dict[str, Any], principal: Prin
     state = state_from_json(view["state"])
     context = Context(now=call.now, calendar=services.calendar, reference=services.reference)
     zone = zone_of(shown, services.reference)
+    storage = photo_forms.storage_of(call)
+    photo_form = (photo_forms.upload_form(call, page, shown["report_id"], len(state.photos))
+                  if _photo_open(state, principal, context) else None)
     return page.html(
         "lacak.html", status, report=shown, zone=zone, names=Names(services.reference),
         deadline=_running_deadline(state, shown, call, zone), history=_history(shown, with_reporter=True),
         actions=_open_actions(state, principal, context), done=done, stale=stale, failed=failed,
         values=values or {}, errors=errors or {}, refusal=refusal, key=key,
+        photos=_with_sizes(shown["photos"]), photo_form=photo_form, limits=photo_forms.LIMITS,
+        headers=photo_forms.policy(storage, upload=photo_form is not None, images=bool(shown["photos"])),
         switch=page.switch_url(f"/lacak/{shown['report_id']}") if status == 200 else None)
+
+
+_PROBE_PHOTO = c.PhotoFacts(attachment_id="FOTO-" + "0" * 20, sha256="0" * 64, size=1, content_type=PHOTO_TYPES[0],
+                            width=1, height=1)
+
+
+def _photo_open(state: ReportState, principal: Principal, context: Context) -> bool:
+    """Whether the aggregate would take one more photo from this reporter now (nothing is written)."""
+    try:
+        decide(state, c.AttachPhoto(principal=principal, photo=_PROBE_PHOTO), context)
+    except LaporError:
+        return False
+    return True
+
+
+def _with_sizes(photos: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [photo | dict(zip(("thumb_width", "thumb_height"), photo_forms.thumbnail_size(photo))) for photo in photos]
 
 
 def _open_actions(state: ReportState, principal: Principal, context: Context) -> list[str]:
@@ -444,6 +485,52 @@ def public_report(call: Call, page: Page) -> Response:
     if shown is None:
         raise ReportNotFound(report_id)
     reference = call.services.reference
+    storage = photo_forms.storage_of(call)
     return page.html("laporan.html", report=shown, zone=zone_of(shown, reference), names=Names(reference),
-                     history=_history(shown, with_reporter=False), switch=page.switch_url(f"/laporan/{report_id}"))
+                     history=_history(shown, with_reporter=False), photos=_with_sizes(shown["photos"]),
+                     headers=photo_forms.policy(storage, images=bool(shown["photos"])),
+                     switch=page.switch_url(f"/laporan/{report_id}"))
+
+
+# ------------------------------------------------------------------------------------------------ photos
+
+@page("GET", "/lacak/{report_id}/foto-tiba", "webPhotoLanded",
+      "Lacak: where the bucket sends the browser after an upload; attaches it (once) by its signed ticket (HTML)")
+def photo_landed(call: Call, page: Page) -> Response:
+    """S3's redirect after a page's upload. In AWS the bucket is another site, so the reporter's cookie is not
+    sent here: the ticket in the URL (signed, for this report and this upload, short-lived) is the authority.
+    A reload attaches nothing more (exactly once per upload). The link back is a same-site navigation, so the
+    reporter's cookie goes with it."""
+    report_id = call.params["report_id"]
+    try:
+        ticket = tickets.check(call.services.settings.token_secret, call.query.get("tiket"), report_id, call.now)
+        if call.query.get("key") not in (None, upload_key(ticket.upload_id)):
+            raise ValidationFailed("this upload link is not valid", "tautan unggahan ini tidak sah", field="tiket")
+        state = call.services.commands.load_state(report_id)
+        owner = Principal(role=Role.REPORTER, report_token_hash=state.access_token_hash)  # the ticket vouches
+        result = attach_upload(call, report_id, ticket.upload_id, owner, state=state)
+    except (ValidationFailed, RuleViolated, InvalidTransition, ReportNotFound) as refused:
+        message = refused.pesan if page.lang == "id" else refused.message
+        if isinstance(refused, InvalidTransition):
+            message = page.t["photo_refused_state"]
+        return page.html("foto_tiba.html", status_of(refused), report_id=report_id, problem=message, count=0,
+                         version=0, again=False, max_photos=MAX_PHOTOS)
+    again = not result["events"]
+    return page.html("foto_tiba.html", 200 if again else 201, report_id=report_id, problem=None,
+                     count=len(state.photos) + (0 if again else 1), version=result["version"], again=again,
+                     max_photos=MAX_PHOTOS)
+
+
+@page("GET", "/lacak/{report_id}/foto/{attachment_id}", "webReporterPhoto",
+      "Lacak: one of the reporter's photos (302 to a short-lived URL; ?ukuran=kecil: the thumbnail)")
+def reporter_photo(call: Call, page: Page) -> Response:
+    report_id, token = call.params["report_id"], _token_in(page)
+    storage = photo_forms.storage_of(call)
+    principal = _reporter(call.services, token) if token else None
+    view = call.services.views.get(report_id) if principal and storage else None
+    photo = (find_photo(view, call.params["attachment_id"], principal)
+             if view is not None and is_own_reporter(principal, exposure_of(view)) else None)
+    if photo is None:
+        raise ReportNotFound(report_id)
+    return photo_redirect(storage, photo, thumbnail=call.query.get("ukuran") == "kecil")
 

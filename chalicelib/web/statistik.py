@@ -40,7 +40,8 @@ from projections.statistics import NATIONAL
 
 STATIC = Path(__file__).resolve().parent / "static"
 # Only these files are served: a name is looked up here, never joined to a path.
-ASSETS = {"statistik.js": STATIC / "statistik.js", "chart.umd.min.js": STATIC / "chart.umd.min.js"}
+ASSETS = {"statistik.js": STATIC / "statistik.js", "chart.umd.min.js": STATIC / "chart.umd.min.js",
+          "foto.js": STATIC / "foto.js"}  # the Lapor form's photo uploads (chalicelib/web/photo_forms.py)
 BUCKETS = ("belum_diverifikasi", "belum_ditindaklanjuti", "dalam_proses", "selesai")  # DOMAIN §8's order
 LEVELS = ("province", "regency", "institution")
 _MAX_SHOWN = 40  # an unknown value is shown back in the page's problem box at most this long

@@ -597,3 +597,72 @@ def month_name(period: str, lang: str) -> str:
     """`2026-03` as `Maret 2026` / `March 2026`."""
     year, month = period.split("-")
     return f"{_MONTHS[lang][int(month) - 1]} {year}"
+
+
+# Photos (Lapor form, receipt, Lacak, the public page, the upload's landing page).
+_ID.update({
+    "photos_legend": "Foto (opsional)",
+    "photos_hint": "Hingga {max} foto JPEG, PNG, atau WebP, masing-masing paling besar {mb} MB. Lokasi GPS dan "
+                   "data kamera di dalam foto dihapus sebelum disimpan.",
+    "photos_nojs": "Foto dapat ditambahkan setelah laporan terkirim, di halaman tanda terima.",
+    "field_photos": "Foto",
+    "photos_choose": "Pilih foto",
+    "photos_ready": "{n} foto sudah diunggah dan ikut terkirim bersama laporan.",
+    "photo_uploading": "Mengunggah foto {i} dari {n}…",
+    "photo_too_many": "Paling banyak {max} foto.",
+    "photo_too_big": "Foto {name} lebih besar dari {mb} MB.",
+    "photo_bad_type": "Foto {name} bukan JPEG, PNG, atau WebP.",
+    "photo_upload_failed": "Foto tidak terunggah. Periksa sambungan lalu kirim lagi, atau kirim tanpa foto dan "
+                           "tambahkan foto di halaman tanda terima.",
+    "photos_heading": "Foto",
+    "photo_alt": "Foto {n} dari laporan ini",
+    "photo_count": "{n} dari {max} foto terlampir.",
+    "photo_add_heading": "Tambah foto",
+    "photo_add_hint": "JPEG, PNG, atau WebP, paling besar {mb} MB. Lokasi GPS dan data kamera dihapus sebelum "
+                      "foto disimpan. Foto dikirim langsung ke penyimpanan LAPOR!, lalu Anda kembali ke sini.",
+    "photo_file": "Berkas foto",
+    "photo_send": "Unggah foto",
+    "photo_anonymous_note": "Laporan anonim: foto baru ditampilkan kepada publik setelah verifikator memastikan "
+                            "foto tidak mengungkap identitas Anda.",
+    "done_photo": "Foto ditambahkan.",
+    "photo_landed_title": "Foto ditambahkan",
+    "photo_landed_text": "Foto Anda sudah terlampir pada laporan ({n} dari {max}).",
+    "photo_landed_again": "Foto ini sudah terlampir sebelumnya; tidak ada yang ditambahkan lagi.",
+    "photo_failed_title": "Foto tidak dapat ditambahkan",
+    "photo_refused_state": "Laporan ini sudah selesai atau diarsipkan: foto tidak dapat ditambahkan lagi.",
+    "photo_back": "Kembali ke laporan",
+    "photo_back_hint": "Jika diminta, masukkan nomor pelacakan dan token laporan Anda.",
+})
+_EN.update({
+    "photos_legend": "Photos (optional)",
+    "photos_hint": "Up to {max} JPEG, PNG or WebP photos, at most {mb} MB each. GPS location and camera data in "
+                   "the photos are removed before they are stored.",
+    "photos_nojs": "Photos can be added once the report is sent, on the receipt page.",
+    "field_photos": "Photos",
+    "photos_choose": "Choose photos",
+    "photos_ready": "{n} photo(s) already uploaded; they are sent with the report.",
+    "photo_uploading": "Uploading photo {i} of {n}…",
+    "photo_too_many": "At most {max} photos.",
+    "photo_too_big": "The photo {name} is larger than {mb} MB.",
+    "photo_bad_type": "The photo {name} is not a JPEG, PNG or WebP image.",
+    "photo_upload_failed": "The photo was not uploaded. Check your connection and send again, or send without "
+                           "photos and add them on the receipt page.",
+    "photos_heading": "Photos",
+    "photo_alt": "Photo {n} of this report",
+    "photo_count": "{n} of {max} photos attached.",
+    "photo_add_heading": "Add a photo",
+    "photo_add_hint": "JPEG, PNG or WebP, at most {mb} MB. GPS location and camera data are removed before the "
+                      "photo is stored. The photo goes straight to LAPOR!'s storage, then you come back here.",
+    "photo_file": "Photo file",
+    "photo_send": "Upload photo",
+    "photo_anonymous_note": "Anonymous report: photos are shown to the public only after the verifier has made "
+                            "sure they do not reveal who you are.",
+    "done_photo": "Photo added.",
+    "photo_landed_title": "Photo added",
+    "photo_landed_text": "Your photo is attached to the report ({n} of {max}).",
+    "photo_landed_again": "This photo was already attached; nothing more was added.",
+    "photo_failed_title": "The photo could not be added",
+    "photo_refused_state": "This report is finished or archived: no more photos can be added.",
+    "photo_back": "Back to the report",
+    "photo_back_hint": "If asked, enter your tracking number and report token.",
+})

@@ -31,6 +31,9 @@ from chalicelib.services.operations import days_between, restore, verify_log
 from chalicelib.settings import Settings, positive_int
 from infra.local.dynamodb_local import DynamoDBLocal, DynamoDBLocalMissing, find_installation
 from infra.local.pump import Checkpoints, FailureQueue, StreamPump
+from infra.local.s3_local import BUCKET as PHOTO_BUCKET
+from infra.local.s3_local import S3Local, S3LocalMissing
+from infra.local.s3_local import find_installation as find_s3_installation
 from infra.local.state import LOCAL_ISSUER, LocalState
 from infra.tables import create_tables
 from projections.archive import FileArchive, read_archive
@@ -61,6 +64,7 @@ class LocalSystem:
     state: LocalState
     lock: IO[str]
     database: DynamoDBLocal
+    photos: S3Local | None = None  # the local S3-compatible photo store (None: s3rver not installed)
     services: Services | None = None
     pump: StreamPump | None = None
     api_url: str = ""
@@ -83,6 +87,7 @@ class LocalSystem:
         steps: list[tuple[str, Callable[[], None]]] = [
             ("HTTP server", self._stop_http), ("schedulers", self._stop_schedulers),
             ("stream pump", self._drain_stream), ("DynamoDB Local", self.database.stop),
+            ("photo store", self.photos.stop if self.photos else lambda: None),
             ("runtime file", self.state.clear_runtime), ("lock", self.lock.close)]
         for name, step in steps:
             try:
@@ -132,7 +137,13 @@ def start(state: LocalState, host: str = "127.0.0.1", port: int = 8000) -> Local
         raise SystemExit(f"lapor serve: {missing}") from None
     fake_aws_credentials()
     database = DynamoDBLocal(installation, db_path=state.db_path, log_path=state.home / "dynamodb-local.log")
-    system = LocalSystem(state=state, lock=lock, database=database)
+    try:  # the photo store; without it (an old .venv: `make setup` installs it) LAPOR runs without photos
+        photos: S3Local | None = S3Local(find_s3_installation(os.environ.get("LAPOR_S3_LOCAL")),
+                                         data_dir=state.home / "s3", log_path=state.home / "s3-local.log")
+    except S3LocalMissing as missing:
+        logger.warning("no photos: %s", missing)
+        photos = None
+    system = LocalSystem(state=state, lock=lock, database=database, photos=photos)
     try:
         database.start()
         secrets = state.secrets()
@@ -140,7 +151,8 @@ def start(state: LocalState, host: str = "127.0.0.1", port: int = 8000) -> Local
                             jwt_secret=secrets["jwt_secret"], jwt_issuer=LOCAL_ISSUER,
                             token_secret=secrets["token_secret"], twilio_auth_token=secrets["twilio_auth_token"],
                             twilio_account_sid=secrets["twilio_account_sid"], infobip_secret=secrets["infobip_secret"],
-                            sms_per_number_per_hour=positive_int(os.environ, "LAPOR_SMS_PER_NUMBER_PER_HOUR", 20))
+                            sms_per_number_per_hour=positive_int(os.environ, "LAPOR_SMS_PER_NUMBER_PER_HOUR", 20),
+                            photo_bucket=PHOTO_BUCKET if photos else None, s3_endpoint=photos.url if photos else None)
         dynamodb = boto3.client("dynamodb", endpoint_url=database.url, region_name=REGION)
         create_tables(dynamodb, settings.table_prefix)
         services = system.services = build_services(settings, clock=system_now)
@@ -173,6 +185,10 @@ def start(state: LocalState, host: str = "127.0.0.1", port: int = 8000) -> Local
             system._schedules.append(_Schedule(name, thread))
 
         http = _http_server(app_module.app, host, port)
+        if photos is not None:  # after binding: the bucket's CORS rule names the web origin, port included
+            bound = http.server.server_address[1]
+            photos.start([f"http://{host}:{bound}", f"http://localhost:{bound}", f"http://127.0.0.1:{bound}"])
+            photos.expire_incoming()
         threading.Thread(target=http.server.serve_forever, name="http", daemon=True).start()
         system._http = http  # only once serving: shutdown() would wait forever for a loop never started
     except BaseException:
@@ -180,7 +196,8 @@ def start(state: LocalState, host: str = "127.0.0.1", port: int = 8000) -> Local
         raise
     system.api_url = f"http://{host}:{system._http.server.server_address[1]}"
     state.write_runtime({"pid": os.getpid(), "api_url": system.api_url, "dynamodb_url": database.url,
-                         "dynamodb_pid": database.pid, "table_prefix": settings.table_prefix, "region": REGION})
+                         "dynamodb_pid": database.pid, "table_prefix": settings.table_prefix, "region": REGION,
+                         "s3_url": photos.url if photos else None, "photo_bucket": settings.photo_bucket})
     return system
 
 
@@ -267,6 +284,8 @@ def banner(system: LocalSystem) -> str:
         f"  Health         {url}/health",
         f"  Outbox         {url}/dev/outbox   (notifications; also {system.state.home}/outbox.jsonl)",
         f"  DynamoDB Local {database.url}   (data in {system.state.db_path}; listening on {where})",
+        (f"  Photos (S3)    {system.photos.url}   (s3rver, bucket {PHOTO_BUCKET}, data in {system.state.home / 's3'})"
+         if system.photos else "  Photos         off: s3rver is not installed (`make setup`)"),
         "",
         "Submit a report:",
         f"  curl -s -X POST {url}/reports -H 'Content-Type: application/json' \\",

@@ -28,7 +28,7 @@ STABLE_TYPES = [
     "ReportSubmitted", "ReportPutOnHold", "ReportClarified", "ReporterReplied", "ReportVerified", "ReportArchived",
     "ReportAssigned", "AssignmentReturned", "ReportReturned", "ReportRedisposed", "FollowUpPosted", "ReportAnswered",
     "ResolutionAccepted", "ResolutionObjected", "ReportReopened", "ReportClosed", "EscalatedToOmbudsman",
-    "OmbudsmanFindingRecorded", "ReminderSent", "DeadlineEscalated", "ReportNeglected",
+    "OmbudsmanFindingRecorded", "ReminderSent", "DeadlineEscalated", "ReportNeglected", "PhotoAttached",
     "InstitutionIndicatorsRecorded",
 ]
 
@@ -65,6 +65,8 @@ SAMPLES: list[DomainEvent] = [
     e.DeadlineEscalated(clock="follow_up", level=2, due_at="2026-03-09T09:00:00.000Z", to_role="admin_instansi",
                         to_institution_id="pemkot-samarinda"),
     e.ReportNeglected(days_without_response=60, institution_id="pemkot-samarinda", region_code="64.72"),
+    e.PhotoAttached(attachment_id="FOTO-0123456789abcdef0123", sha256="ab" * 32, size=123456,
+                    content_type="image/jpeg", width=2048, height=1536),
     InstitutionIndicatorsRecorded(institution_id="pemkot-samarinda", year=2026, has_sk=True, has_renaksi=False,
                                   follow_up_quality=True),
 ]
