@@ -8,12 +8,14 @@ from chalice import Chalice, Rate
 from chalicelib.http.endpoint import api
 import chalicelib.http.list_routes  # noqa: F401  (each module registers its routes on the blueprint)
 import chalicelib.http.open311_routes  # noqa: F401
+import chalicelib.http.photo_routes  # noqa: F401
 import chalicelib.http.routes  # noqa: F401
 import chalicelib.http.sms_routes  # noqa: F401
 import chalicelib.http.stats_routes  # noqa: F401
 import chalicelib.http.dev_routes  # noqa: F401
 import chalicelib.web.pages  # noqa: F401  (the citizen HTML pages)
 import chalicelib.web.statistik  # noqa: F401  (the Statistik and Peringkat pages, their chart scripts)
+import chalicelib.web.console  # noqa: F401  (the staff console /konsol)
 from chalicelib.lambdas import project_stream_batch, send_notifications_at, sweep_deadlines_at
 
 # configure_logs=False: Chalice's own handler would print every Powertools log line twice.

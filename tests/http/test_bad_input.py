@@ -450,8 +450,13 @@ def _pages(*report_ids: str) -> set[str]:
 
 
 def _page_answer(response, path: str) -> None:
+    """A page, its stylesheet or script, or a redirect to a page of this site (the console's sign-in)."""
     assert response.status_code < 500, (path, response.status_code, response.body)
-    assert response.headers["Content-Type"] in ("text/html; charset=utf-8", "text/css; charset=utf-8"), path
+    if response.status_code == 303:
+        assert response.headers["Location"].startswith("/") and not response.headers["Location"].startswith("//")
+        return
+    assert response.headers["Content-Type"] in ("text/html; charset=utf-8", "text/css; charset=utf-8",
+                                                "text/javascript; charset=utf-8"), path
 
 
 def _open311_error(response, path: str) -> None:
@@ -524,6 +529,11 @@ def test_no_get_route_answers_500_to_junk_ids_or_query_strings(api, pump):
         for _ in range(8):
             query = "&".join(f"{rng.choice(names)}={rng.choice(junk)}" for _ in range(rng.randrange(1, 3)))
             response = api.get(f"{path}?{query}", **rng.choice(callers))
+            if path == "/konsol/masuk" and response.status_code == 503:
+                # by design: this stage has no identity provider configured, and the page names the settings
+                # (tests/http/test_console.py) — the operator's to fix, not the caller's
+                assert "LAPOR_OIDC_" in response.body.decode(), response.body
+                continue
             assert response.status_code < 500, (path, query, response.status_code, response.body)
             if path in pages:
                 _page_answer(response, path)
