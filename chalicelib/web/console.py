@@ -59,7 +59,8 @@ from chalicelib.http.cursor import decode_cursor, encode_cursor
 from chalicelib.http.endpoint import Call
 from chalicelib.http.errors import status_of
 from chalicelib.http.list_routes import QUEUE_BUCKETS, list_queue, list_reprimands
-from chalicelib.http.presenters import exposure_of, present_report, zone_of
+from chalicelib.http.photo_routes import photo_redirect
+from chalicelib.http.presenters import exposure_of, find_photo, present_report, zone_of
 from chalicelib.http.routes import (
     ARCHIVE,
     ASSIGN,
@@ -78,9 +79,9 @@ from chalicelib.http.routes import (
     verify_report,
 )
 from chalicelib.http.stats_routes import get_report_timeline
-from chalicelib.http.validation import Schema, validate
+from chalicelib.http.validation import Schema, parse_form_body, validate
 from chalicelib.web import console_session as session
-from chalicelib.web import forms
+from chalicelib.web import forms, photo_forms
 from chalicelib.web.console_texts import CONSOLE_TEXTS
 from chalicelib.web.pages import Names, page
 from chalicelib.web.render import Page
@@ -98,7 +99,8 @@ def _words(view: Page) -> dict[str, str]:
     return CONSOLE_TEXTS[view.lang]
 
 
-def _html(view: Page, template: str, principal: Principal | None, status: int = 200, **values: Any) -> Response:
+def _html(view: Page, template: str, principal: Principal | None, status: int = 200, *,
+          headers: dict[str, str] | None = None, **values: Any) -> Response:
     """A console page; `me` (the signed-in principal, None on the sign-in pages) and `who` it is in words."""
     who = ""
     if principal is not None:
@@ -108,7 +110,7 @@ def _html(view: Page, template: str, principal: Principal | None, status: int = 
                                        names.institution(principal.institution_id, principal.unit_id),
                                        region.name if region else None)))
     nav = _nav(principal) if principal is not None else {}
-    return view.html(template, status, k=_words(view), me=principal, who=who, nav=nav, **values)
+    return view.html(template, status, k=_words(view), me=principal, who=who, nav=nav, headers=headers, **values)
 
 
 def _signed_out(view: Page, path: str, call: Call) -> Response:
@@ -254,12 +256,15 @@ def open_actions(state: Any, principal: Principal, context: Context) -> list[str
     return offered
 
 
-def action_body(form: dict[str, str], action: StaffAction) -> dict[str, Any]:
+def action_body(form: dict[str, str], action: StaffAction, lists: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """The command's body from the form, typed by the schema (forms.typed). A checkbox of a field without a
-    default (verify's anonymous/confidential: "add, never remove") unticked means "leave as it is", not false."""
+    default (verify's anonymous/confidential: "add, never remove") unticked means "leave as it is", not false.
+    A list field (verify's `safe_photo_ids`) is every ticked box of that name (`lists`: the form, all values)."""
     body = {}
     for name, spec in action.schema.items():
-        if spec.kind is bool and spec.default is None and not spec.required:
+        if spec.kind is list:
+            body[name] = (lists or {}).get(name) or None
+        elif spec.kind is bool and spec.default is None and not spec.required:
             body[name] = True if name in form else None
         else:
             body[name] = forms.typed(form, name, spec)
@@ -356,6 +361,7 @@ def _report_page(call: Call, view: Page, report: dict[str, Any], *, status: int 
         timeline=principal.role in TIMELINE_ROLES,
         identity=sees_reporter_identity(principal, exposure_of(report), report["anonymous"]),
         liaison_return=is_unit_liaison(principal, exposure_of(report)), **_report_options(view, reference, institution),
+        photos=photo_forms.with_thumbnail_sizes(shown["photos"]), headers=photo_forms.policy(photo_forms.storage_of(call), images=bool(shown["photos"])),
         switch=view.switch_url(f"/konsol/laporan/{shown['report_id']}") if status == 200 else None)
 
 
@@ -396,7 +402,8 @@ def _declare_action(action: StaffAction) -> None:
         form = view.form(call.raw_body, call.headers.get("content-type"))
         key = form.get("idem") or None
         try:
-            body = validate(action_body(form, action), action.schema)
+            lists = parse_form_body(call.raw_body, call.headers.get("content-type"))  # already CSRF-checked
+            body = validate(action_body(form, action, lists), action.schema)
             result = action.route(_api_call(call, action.operation_id, body=body, key=key))
         except (ValidationFailed, UnknownReference, IdempotencyKeyReused, InvalidTransition, RuleViolated,
                 ConcurrencyConflict, Forbidden) as refused:
@@ -429,6 +436,20 @@ def console_reporter(call: Call, view: Page) -> Response:
     report = call.services.views.get(report_id)
     return _html(view, "konsol_pelapor.html", principal=call.principal,
                  report=present_report(report, call.principal), person=person, problem=problem)
+
+
+@console_page("GET", "/konsol/laporan/{report_id}/foto/{attachment_id}", "webConsolePhoto",
+              "Konsol: a photo of the report, if the signed-in staff may see it (302 to a short-lived URL; "
+              "?ukuran=kecil: the thumbnail)")
+def console_photo(call: Call, view: Page) -> Response:
+    """The API's photo rule (`may_see_photo`, through `find_photo`): an anonymous report's photo not yet marked
+    safe only for the national admin and its verifier while verification is pending."""
+    storage = photo_forms.storage_of(call)
+    photo = find_photo(call.services.views.get(call.params["report_id"]), call.params["attachment_id"],
+                       call.principal) if storage else None
+    if photo is None:
+        raise NotFound("no such photo", "foto tidak ditemukan")
+    return photo_redirect(storage, photo, thumbnail=call.query.get("ukuran") == "kecil")
 
 
 # ------------------------------------------------------------------------------------------------ timeline

@@ -143,6 +143,11 @@ _ID: dict[str, str] = {
     "field_anonymous": "Anonim",
     "field_confidential": "Rahasia",
     "add_only_hint": "Boleh ditambahkan, tidak boleh dihapus.",
+    "field_safe_photo_ids": "Foto yang aman untuk publik",
+    "safe_photos_hint": "Laporan anonim: centang hanya foto yang tidak menunjukkan siapa pelapornya (wajah, "
+                        "rumah, pelat nomor). Foto yang tidak dicentang hanya terlihat oleh pelapor dan Admin Nasional.",
+    "photo_safe": "aman untuk publik",
+    "photo_not_safe": "belum dinyatakan aman: tidak ditampilkan kepada publik dan penangan",
     "field_question": "Pertanyaan untuk pelapor",
     "field_reason_archive": "Alasan",
     "archive_spam": "Spam",
@@ -401,6 +406,11 @@ _EN: dict[str, str] = {
     "field_anonymous": "Anonymous",
     "field_confidential": "Confidential",
     "add_only_hint": "May be added, never removed.",
+    "field_safe_photo_ids": "Photos safe for the public",
+    "safe_photos_hint": "Anonymous report: tick only the photos that do not show who the reporter is (faces, "
+                        "a house, a number plate). Unticked photos are seen only by the reporter and the national admin.",
+    "photo_safe": "safe for the public",
+    "photo_not_safe": "not marked safe: hidden from the public and the handlers",
     "field_question": "Question for the reporter",
     "field_reason_archive": "Reason",
     "archive_spam": "Spam",

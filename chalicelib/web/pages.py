@@ -350,7 +350,7 @@ def _tracking_page(call: Call, page: Page, view: dict[str, Any], principal: Prin
         deadline=_running_deadline(state, shown, call, zone), history=_history(shown, with_reporter=True),
         actions=_open_actions(state, principal, context), done=done, stale=stale, failed=failed,
         values=values or {}, errors=errors or {}, refusal=refusal, key=key,
-        photos=_with_sizes(shown["photos"]), photo_form=photo_form, limits=photo_forms.LIMITS,
+        photos=photo_forms.with_thumbnail_sizes(shown["photos"]), photo_form=photo_form, limits=photo_forms.LIMITS,
         headers=photo_forms.policy(storage, upload=photo_form is not None, images=bool(shown["photos"])),
         switch=page.switch_url(f"/lacak/{shown['report_id']}") if status == 200 else None)
 
@@ -366,10 +366,6 @@ def _photo_open(state: ReportState, principal: Principal, context: Context) -> b
     except LaporError:
         return False
     return True
-
-
-def _with_sizes(photos: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [photo | dict(zip(("thumb_width", "thumb_height"), photo_forms.thumbnail_size(photo))) for photo in photos]
 
 
 def _open_actions(state: ReportState, principal: Principal, context: Context) -> list[str]:
@@ -487,7 +483,7 @@ def public_report(call: Call, page: Page) -> Response:
     reference = call.services.reference
     storage = photo_forms.storage_of(call)
     return page.html("laporan.html", report=shown, zone=zone_of(shown, reference), names=Names(reference),
-                     history=_history(shown, with_reporter=False), photos=_with_sizes(shown["photos"]),
+                     history=_history(shown, with_reporter=False), photos=photo_forms.with_thumbnail_sizes(shown["photos"]),
                      headers=photo_forms.policy(storage, images=bool(shown["photos"])),
                      switch=page.switch_url(f"/laporan/{report_id}"))
 

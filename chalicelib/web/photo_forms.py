@@ -73,5 +73,10 @@ def thumbnail_size(photo: dict[str, Any]) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+def with_thumbnail_sizes(photos: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each photo with the width and height its thumbnail is shown at (so the page does not jump as they load)."""
+    return [photo | dict(zip(("thumb_width", "thumb_height"), thumbnail_size(photo))) for photo in photos]
+
+
 def script_digest() -> str:
     return hashlib.sha256(SCRIPT.read_bytes()).hexdigest()[:12]

@@ -16,25 +16,23 @@ Three things matter beyond starting it:
 """
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
+
+from infra.local.child import ChildServer
 
 logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_INSTALL = ROOT / ".venv" / "dynamodb-local"
 LAUNCHER_SOURCE = Path(__file__).with_name("LoopbackDynamoDB.java")
-_PR_SET_PDEATHSIG = 1
 
 
 class DynamoDBLocalMissing(RuntimeError):
@@ -94,34 +92,14 @@ def find_installation(install_dir: str | os.PathLike[str] | None = None) -> Inst
     return Installation(base=base, home=homes[-1], java=java, javac=javac)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: be killed when `lapor serve` dies, however it dies (Linux)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
-
-
-class DynamoDBLocal:
+class DynamoDBLocal(ChildServer):
     """One DynamoDB Local process on 127.0.0.1:`port`, persistent in `db_path` (or in memory)."""
 
     def __init__(self, installation: Installation, *, db_path: Path | None, port: int | None = None,
                  log_path: Path | None = None) -> None:
+        super().__init__(port=port, log_path=log_path)
         self.installation, self.db_path = installation, db_path
-        self.port = port or free_port()
-        self.log_path = log_path
         self.loopback_only = False
-        self._process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
         storage: Sequence[str] = ["-dbPath", str(self.db_path)] if self.db_path else ["-inMemory"]
@@ -139,14 +117,7 @@ class DynamoDBLocal:
     def start(self, timeout: float = 60.0) -> None:
         if self.db_path:
             self.db_path.mkdir(parents=True, exist_ok=True)
-        output: Any = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
-        try:
-            self._process = subprocess.Popen(self.command(), stdout=output, stderr=subprocess.STDOUT,
-                                             stdin=subprocess.DEVNULL, start_new_session=True,
-                                             preexec_fn=_die_with_parent, cwd=str(self.db_path or ROOT))
-        finally:
-            if self.log_path:
-                output.close()
+        self._spawn(self.command(), cwd=self.db_path or ROOT)
         self._wait_until_ready(timeout)
 
     def _wait_until_ready(self, timeout: float) -> None:
@@ -169,22 +140,6 @@ class DynamoDBLocal:
                     self.stop()
                     raise RuntimeError(f"DynamoDB Local did not answer within {timeout:.0f} s") from None
                 time.sleep(0.1)
-
-    def stop(self, timeout: float = 15.0) -> None:
-        """SIGTERM (DynamoDB Local closes its SQLite files), then SIGKILL if it does not go."""
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
 
 
 def check(install_dir: str | None = None) -> int:

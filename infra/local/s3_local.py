@@ -9,20 +9,20 @@ What s3rver does not do, and S3 does (said here so nobody relies on it locally):
   (any well-formed signature of its one account is accepted). The app never trusts an upload for either: it
   checks the size and the real format of every photo again when it is attached (chalicelib/photos/processing).
 - it has no lifecycle rules: `lapor serve` deletes uploads under `incoming/` older than a day when it starts.
-The child runs in its own session with PR_SET_PDEATHSIG, as DynamoDB Local does (infra/local/dynamodb_local.py).
+It runs as DynamoDB Local does, as a child server (infra/local/child.py).
 """
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
-from infra.local.dynamodb_local import ROOT, _die_with_parent, free_port
+from infra.local.child import ChildServer
+from infra.local.dynamodb_local import ROOT
 
 DEFAULT_INSTALL = ROOT / ".venv" / "s3-local"
 BUCKET = "lapor-local-photos"
@@ -71,17 +71,11 @@ def client(url: str) -> Any:
                                       retries={"max_attempts": 0}, connect_timeout=1, read_timeout=10))
 
 
-class S3Local:
+class S3Local(ChildServer):
     def __init__(self, installation: Installation, *, data_dir: Path, port: int | None = None,
                  log_path: Path | None = None) -> None:
+        super().__init__(port=port, log_path=log_path)
         self.installation, self.data_dir = installation, data_dir
-        self.port = port or free_port()
-        self.log_path = log_path
-        self._process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def start(self, origins: Sequence[str], timeout: float = 30.0) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -90,14 +84,7 @@ class S3Local:
         command = [self.installation.node, str(self.installation.script), "-d", str(self.data_dir),
                    "-a", "127.0.0.1", "-p", str(self.port), "--no-vhost-buckets", "-s",
                    "--configure-bucket", BUCKET, str(cors)]
-        output: Any = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
-        try:
-            self._process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
-                                             stdin=subprocess.DEVNULL, start_new_session=True,
-                                             preexec_fn=_die_with_parent, cwd=str(self.data_dir))
-        finally:
-            if self.log_path:
-                output.close()
+        self._spawn(command, cwd=self.data_dir)
         self._wait_until_ready(timeout)
 
     def _wait_until_ready(self, timeout: float) -> None:
@@ -125,21 +112,6 @@ class S3Local:
                     s3.delete_object(Bucket=BUCKET, Key=item["Key"])
                     removed += 1
         return removed
-
-    def stop(self, timeout: float = 10.0) -> None:
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
 
 
 def check(install_dir: str | None = None) -> int:

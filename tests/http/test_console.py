@@ -24,6 +24,7 @@ from chalicelib.bootstrap import build_services, use_services
 from chalicelib.web.console import ACTIONS, open_actions
 from chalicelib.web.console_session import LOGIN_COOKIE, SESSION_COOKIE
 from tests.support.api import body_of, submit_report
+from tests.support.browser import FormBrowser
 from chalicelib.auth import mint_token
 from tests.support.settings import T0, test_settings
 from tests.support.tokens import ADMIN_SAMARINDA, LIAISON_PUPR, NASIONAL, SAMARINDA, staff_token
@@ -39,45 +40,8 @@ PUPR = {"role": "admin_penghubung", "institution": SAMARINDA, "unit": "dinas-pup
 KOMINFO = {"role": "admin_penghubung", "institution": SAMARINDA, "unit": "dinas-kominfo"}
 
 
-class Browser:
-    """What a browser does for these pages: keep cookies by path, send the form's CSRF token, post forms."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.jar: dict[tuple[str, str], str] = {}  # (name, path) -> value
-        self.set_cookie_lines: list[str] = []
-        self.sent: list[dict[str, str]] = []  # the fields of every form posted
-
-    def cookie_header(self, path: str) -> str:
-        matching = [(cookie_path, name, value) for (name, cookie_path), value in self.jar.items()
-                    if cookie_path == "/" or path == cookie_path or path.startswith(cookie_path + "/")]
-        return "; ".join(f"{name}={value}" for _, name, value in sorted(matching, key=lambda m: -len(m[0])))
-
-    def keep(self, response: Any) -> Any:
-        lines = response.headers.get("Set-Cookie") or []
-        for line in [lines] if isinstance(lines, str) else lines:
-            self.set_cookie_lines.append(line)
-            name_value, *attributes = [part.strip() for part in line.split(";")]
-            name, _, value = name_value.partition("=")
-            path = next((a[5:] for a in attributes if a.startswith("Path=")), "/")
-            if "Max-Age=0" in attributes:
-                self.jar.pop((name, path), None)
-            else:
-                self.jar[(name, path)] = value
-        return response
-
-    def get(self, path: str) -> Any:
-        return self.keep(self.client.http.get(path, headers={"Cookie": self.cookie_header(path.split("?")[0])}))
-
-    def csrf(self) -> str:
-        return parse(self.get("/lacak").body.decode()).value("csrf")
-
-    def post(self, path: str, fields: dict[str, str], *, csrf: str | None = "page") -> Any:
-        token = self.csrf() if csrf == "page" else csrf
-        self.sent.append(fields)
-        body = urllib.parse.urlencode(({"csrf": token} if token is not None else {}) | fields)
-        return self.keep(self.client.http.post(path, body=body.encode(), headers={
-            "Content-Type": "application/x-www-form-urlencoded", "Cookie": self.cookie_header(path)}))
+class Browser(FormBrowser):
+    """The console as a browser uses it, plus signing in with the local picker and posting a report's forms."""
 
     def sign_in(self, role: str, **scope: str) -> Any:
         answer = self.post("/konsol/masuk", {"role": role} | scope)
@@ -703,3 +667,60 @@ def test_no_staff_bearer_token_is_read_on_console_pages(client, api, pump):
     answer = client.http.get(f"/konsol?token={LIAISON_PUPR}")
     assert answer.status_code == 303
 
+
+
+# ------------------------------------------------------------------------------------------------ photos
+
+def test_the_verifier_sees_an_anonymous_reports_photos_and_marks_the_safe_one_for_the_public(aws, clock):
+    from chalice.test import Client
+
+    import app as app_module
+    from chalicelib.photos.attach import attachment_id_of
+    from infra.local.pump import StreamPump
+    from tests.support.api import Api
+    from tests.support.photos import jpeg_with_gps
+
+    bucket = "konsol-photos"
+    boto3.client("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "ap-southeast-3"})
+    services = build_services(test_settings(stage="local", photo_bucket=bucket), clock=clock)
+    use_services(services)
+    try:
+        with Client(app_module.app) as client:
+            api, browser = Api(client), Browser(client)
+            pump = StreamPump(boto3.client("dynamodb"), boto3.client("dynamodbstreams"),
+                              services.settings.table_names["events"], backoff=lambda attempt: 0.0,
+                              deliver=lambda event: app_module.project_events(event, None))
+            uploads = [body_of(api.post("/photo-uploads"), 201)["upload_id"] for _ in range(2)]
+            for upload in uploads:
+                boto3.client("s3").put_object(Bucket=bucket, Key=f"incoming/{upload}", Body=jpeg_with_gps())
+            report_id, _ = submit_report(api, anonymous=True, photo_upload_ids=uploads)
+            safe, unsafe = (attachment_id_of(upload) for upload in uploads)
+            pump.drain()
+
+            browser.sign_in("admin_nasional")
+            page = browser.get(f"/konsol/laporan/{report_id}")
+            markup = page.body.decode()
+            assert page.status_code == 200 and markup.count(f"/konsol/laporan/{report_id}/foto/") == 4  # 2 + 2 links
+            assert page.headers["Content-Security-Policy"] == SECURITY["Content-Security-Policy"].replace(
+                "img-src 'self'", f"img-src 'self' https://{bucket}.s3.ap-southeast-3.amazonaws.com")  # only here
+            thumbnail = browser.get(f"/konsol/laporan/{report_id}/foto/{safe}?ukuran=kecil")
+            assert thumbnail.status_code == 302 and f"photos/{safe}.thumb.jpg" in thumbnail.headers["Location"]
+            boxes = [e.attrs["value"] for e in parse(markup).all("input") if e.attrs.get("name") == "safe_photo_ids"]
+            assert boxes == [safe, unsafe]
+
+            done = browser.act(report_id, "verifikasi", {"institution_id": SAMARINDA, "category_id": CATEGORY,
+                                                        "type": "complaint", "region_code": "64.72",
+                                                        "safe_photo_ids": safe})
+            assert done.status_code == 303, done.body.decode()[:3000]
+            pump.drain()
+            [verified] = [e for e in services.store.load(report_id) if e.type == "ReportVerified"]
+            assert tuple(verified.data["safe_photo_ids"]) == (safe,)
+            # the public sees the one marked safe; the institution's admin (a handler) the same, never the other
+            public = body_of(api.get(f"/reports/{report_id}"), 200)
+            assert [p["attachment_id"] for p in public["photos"]] == [safe]
+            browser.sign_in("admin_instansi", institution=SAMARINDA)
+            assert browser.get(f"/konsol/laporan/{report_id}/foto/{unsafe}").status_code == 404
+            assert browser.get(f"/konsol/laporan/{report_id}/foto/{safe}").status_code == 302
+            assert f"/foto/{unsafe}" not in browser.get(f"/konsol/laporan/{report_id}").body.decode()
+    finally:
+        use_services(None)

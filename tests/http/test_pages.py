@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from chalicelib.http.endpoint import OPERATIONS
 from chalicelib.web.pages import PAGE_PATHS
 from tests.support.api import body_of
+from tests.support.browser import FormBrowser
 from tests.support.tokens import ADMIN_SAMARINDA, LIAISON_PUPR, NASIONAL, SAMARINDA
 from tests.web.html import accessibility_problems, parse
 
@@ -26,42 +27,8 @@ FORM = {"type": "complaint", "title": "Jalan berlubang di Jl. Juanda",
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>\"'&amp;"
 
 
-class Pages:
-    """What a browser does for the pages: keep cookies by path, send the form's CSRF token, post forms."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.jar: dict[tuple[str, str], str] = {}  # (name, path) -> value
-
-    def cookie_header(self, path: str) -> str:
-        matching = [(cookie_path, name, value) for (name, cookie_path), value in self.jar.items()
-                    if cookie_path == "/" or path == cookie_path or path.startswith(cookie_path + "/")]
-        return "; ".join(f"{name}={value}" for _, name, value in sorted(matching, key=lambda m: -len(m[0])))
-
-    def keep(self, response: Any) -> Any:
-        lines = response.headers.get("Set-Cookie") or []
-        for line in [lines] if isinstance(lines, str) else lines:
-            name_value, *attributes = [part.strip() for part in line.split(";")]
-            name, _, value = name_value.partition("=")
-            path = next((a[5:] for a in attributes if a.startswith("Path=")), "/")
-            if "Max-Age=0" in attributes:
-                self.jar.pop((name, path), None)
-            else:
-                self.jar[(name, path)] = value
-        return response
-
-    def get(self, path: str) -> Any:
-        return self.keep(self.client.http.get(path, headers={"Cookie": self.cookie_header(path.split("?")[0])}))
-
-    def csrf(self) -> str:
-        return parse(self.get("/lacak").body.decode()).value("csrf")
-
-    def post(self, path: str, fields: dict[str, str], *, csrf: str | None = "page",
-             content_type: str = "application/x-www-form-urlencoded") -> Any:
-        token = self.csrf() if csrf == "page" else csrf
-        body = urllib.parse.urlencode(({"csrf": token} if token is not None else {}) | fields)
-        return self.keep(self.client.http.post(path, body=body.encode(), headers={
-            "Content-Type": content_type, "Cookie": self.cookie_header(path)}))
+class Pages(FormBrowser):
+    """The citizen pages as a browser uses them, plus filling the report form and tracking a report."""
 
     def submit(self, **fields: str) -> tuple[str, str, Any]:
         """Fill the report form (its own hidden idempotency key) and send it: (tracking id, token, receipt)."""
