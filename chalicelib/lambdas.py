@@ -17,18 +17,27 @@ from projections.runner import Projector, ReadModel
 
 
 class ObservedProjector(Projector):
-    """The projector, logging each event under its request's correlation id and measuring how long after its
-    time it was projected (ProjectionLag, seconds; only once every read model has it)."""
+    """The projector, logging a read model's failure under the event's request correlation id and measuring
+    how long after its time each event was projected (ProjectionLag, seconds; only once every read model has
+    it)."""
 
     def __init__(self, read_models: Iterable[ReadModel], clock: Callable[[], datetime]) -> None:
         super().__init__(read_models)
         self._clock = clock
 
     def apply(self, stored: StoredEvent) -> None:
+        super().apply(stored)
+        self._applied([stored])
+
+    def _failed(self, read_model: Any, stored: StoredEvent, failure: BaseException) -> None:
         with observability.correlation(stored.correlation_id):
-            super().apply(stored)
-        lag = (self._clock() - parse_instant(stored.occurred_at)).total_seconds()
-        observability.measure(observability.PROJECTION_LAG, max(lag, 0.0), observability.SECONDS)
+            super()._failed(read_model, stored, failure)
+
+    def _applied(self, events: list[StoredEvent]) -> None:
+        now = self._clock()
+        for stored in events:
+            lag = (now - parse_instant(stored.occurred_at)).total_seconds()
+            observability.measure(observability.PROJECTION_LAG, max(lag, 0.0), observability.SECONDS)
 
 
 def projector() -> Projector:

@@ -7,7 +7,7 @@ sweep reads the index up to `now`: its cost grows with what is due, never with t
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from chalicelib.clock import parse_instant
 from chalicelib.domain.deadlines import next_action_at
@@ -16,13 +16,13 @@ from chalicelib.domain.working_days import WorkingDayCalendar
 from chalicelib.reference import ReferenceData
 from events.base import StoredEvent
 from events.report import REPORT_EVENTS
-from projections.guard import next_in_line
+from projections.guard import UNREAD, RunProjection, batch_get, fold_run, settled_by_another
 
 INDEX, DUE = "by-next-action", "due"
 _REPORT_TYPES = {cls.event_type for cls in REPORT_EVENTS}
 
 
-class DeadlineIndex:
+class DeadlineIndex(RunProjection):
     def __init__(self, table_name: str, *, client: Callable[[], Any], reference: ReferenceData,
                  calendar: WorkingDayCalendar) -> None:
         self._table, self._client = table_name, client
@@ -31,29 +31,38 @@ class DeadlineIndex:
     def handles(self, stored: StoredEvent) -> bool:
         return stored.type in _REPORT_TYPES
 
-    def project(self, stored: StoredEvent) -> bool:
-        client = self._client()
-        item = client.get_item(TableName=self._table, Key={"report_id": {"S": stored.stream_id}},
-                               ConsistentRead=True).get("Item")
+    def read_many(self, report_ids: list[str]) -> dict[str, Any]:
+        return batch_get(self._client(), self._table, "report_id", report_ids, {"#v": "version", "#s": "state"})
+
+    def project_run(self, events: Sequence[StoredEvent], stored: Any = UNREAD) -> int:
+        """A run of one report's events: one consistent GetItem, `evolve` over them in memory, one PutItem
+        conditioned on the version read (PartlyApplied when the run stopped part-way)."""
+        client, report_id = self._client(), events[0].stream_id
+        item = (client.get_item(TableName=self._table, Key={"report_id": {"S": report_id}},
+                                ConsistentRead=True).get("Item") if stored is UNREAD else stored)
         last = int(item["version"]["N"]) if item else 0
-        if not next_in_line(stored, last):
-            return False
-        state = state_from_json(json.loads(item["state"]["S"])) if item else ReportState(report_id=stored.stream_id)
-        state = evolve(state, stored)
-        ctx = Context(now=parse_instant(stored.occurred_at), calendar=self._calendar, reference=self._reference)
-        new_item = {"report_id": {"S": stored.stream_id}, "version": {"N": str(stored.version)},
-                    "state": {"S": json.dumps(state_to_json(state))}}
-        next_action = next_action_at(state, ctx)
-        if next_action:
-            new_item |= {"due_q": {"S": DUE}, "next_action": {"S": f"{next_action}#{stored.stream_id}"}}
-        condition = ({"ConditionExpression": "attribute_not_exists(report_id)"} if last == 0 else
-                     {"ConditionExpression": "version = :last",
-                      "ExpressionAttributeValues": {":last": {"N": str(last)}}})
-        try:
-            client.put_item(TableName=self._table, Item=new_item, **condition)
-        except client.exceptions.ConditionalCheckFailedException:
-            return False  # a concurrent delivery applied it (or a later one) first
-        return True
+        state = state_from_json(json.loads(item["state"]["S"])) if item else ReportState(report_id=report_id)
+        folded = fold_run(events, last, state, evolve)
+        if folded.version > last:
+            state, occurred_at = folded.value, folded.new[-1].occurred_at
+            ctx = Context(now=parse_instant(occurred_at), calendar=self._calendar, reference=self._reference)
+            new_item = {"report_id": {"S": report_id}, "version": {"N": str(folded.version)},
+                        "state": {"S": json.dumps(state_to_json(state))}}
+            next_action = next_action_at(state, ctx)
+            if next_action:
+                new_item |= {"due_q": {"S": DUE}, "next_action": {"S": f"{next_action}#{report_id}"}}
+            condition = ({"ConditionExpression": "attribute_not_exists(report_id)"} if last == 0 else
+                         {"ConditionExpression": "version = :last",
+                          "ExpressionAttributeValues": {":last": {"N": str(last)}}})
+            try:
+                client.put_item(TableName=self._table, Item=new_item, **condition)
+            except client.exceptions.ConditionalCheckFailedException as exc:
+                latest = client.get_item(TableName=self._table, Key={"report_id": {"S": report_id}},
+                                         ConsistentRead=True).get("Item")
+                return settled_by_another(events, int(latest["version"]["N"]) if latest else 0, exc)
+            except Exception as exc:
+                raise folded.unwritten(exc) from exc
+        return folded.finish()
 
     def due(self, now: str) -> list[str]:
         """Report ids with an action due at or before `now`, earliest first, every page."""

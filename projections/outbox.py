@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from chalicelib.clock import parse_instant
 from chalicelib.domain.deadlines import HOLD_DAYS, handling_zone
@@ -20,7 +20,7 @@ from chalicelib.sms.text import sms_parts
 from chalicelib.reference import ReferenceData
 from events import report as e
 from events.base import StoredEvent
-from projections.guard import next_in_line
+from projections.guard import UNREAD, RunProjection, batch_get, fold_run, settled_by_another
 
 ARCHIVE_REASON_NAMES = {"spam": "spam", "unclear": "isi laporan tidak jelas", "duplicate": "duplikat laporan lain",
                         "out_of_scope": "di luar cakupan LAPOR!", "no_reply": "tidak ada penjelasan dari pelapor"}
@@ -140,7 +140,7 @@ def state_of(item: dict[str, Any] | None, report_id: str) -> ReportState:
                        unit_id=old["unit_id"])
 
 
-class Outbox:
+class Outbox(RunProjection):
     """The outbox table: messages plus, per report, the aggregate's state texts need (guarded by version)."""
 
     def __init__(self, table_name: str, *, client: Callable[[], Any], reference: ReferenceData) -> None:
@@ -149,29 +149,50 @@ class Outbox:
     def handles(self, stored: StoredEvent) -> bool:
         return stored.stream_id.startswith("LAP-")
 
-    def project(self, stored: StoredEvent) -> bool:
-        client = self._client()
-        key = {"message_id": {"S": f"report#{stored.stream_id}"}}
-        item = client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+    def read_many(self, report_ids: list[str]) -> dict[str, Any]:
+        items = batch_get(self._client(), self._table, "message_id", [f"report#{rid}" for rid in report_ids])
+        return {message_id.removeprefix("report#"): item for message_id, item in items.items()}
+
+    def project_run(self, events: Sequence[StoredEvent], stored: Any = UNREAD) -> int:
+        """A run of one report's events: one consistent GetItem of its `report#` item, `evolve` over them in
+        memory, each event's messages created (create-only, so a redelivery makes none twice), then one put of
+        the `report#` item conditioned on the version read. Messages go first: a crash between leaves the
+        guard behind, and the redelivery finds the messages already there."""
+        client, report_id = self._client(), events[0].stream_id
+        key = {"message_id": {"S": f"report#{report_id}"}}
+        item = client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item") if stored is UNREAD \
+            else stored
         last = int(item["version"]["N"]) if item else 0
-        if not next_in_line(stored, last):
-            return False
-        state = evolve(state_of(item, stored.stream_id), stored)
-        for recipient, text in messages_for(stored, state, self._reference):
-            channel = "staff" if recipient.kind == "staff" else ("sms" if state.channel == "sms" else "email")
-            self._create(client, f"{stored.stream_id}#{stored.version:06d}#{recipient.key()}", report_id=stored.stream_id,
-                         event_type=stored.type, recipient=recipient, channel=channel, text=text,
-                         created_at=stored.occurred_at)
-        condition = ({"ConditionExpression": "attribute_not_exists(message_id)"} if last == 0 else
-                     {"ConditionExpression": "version = :last",
-                      "ExpressionAttributeValues": {":last": {"N": str(last)}}})
-        try:
-            client.put_item(TableName=self._table, Item=key | {"version": {"N": str(stored.version)},
-                                                               "state": {"S": json.dumps(state_to_json(state))}},
-                            **condition)
-        except client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+        messages: list[tuple[StoredEvent, Recipient, str, str]] = []
+
+        def step(state: ReportState, stored: StoredEvent) -> ReportState:
+            state = evolve(state, stored)
+            found = [(stored, recipient, text,
+                      "staff" if recipient.kind == "staff" else ("sms" if state.channel == "sms" else "email"))
+                     for recipient, text in messages_for(stored, state, self._reference)]
+            messages.extend(found)  # an event whose texts cannot be made adds none
+            return state
+
+        folded = fold_run(events, last, state_of(item, report_id), step)
+        if folded.version > last:
+            state = folded.value
+            condition = ({"ConditionExpression": "attribute_not_exists(message_id)"} if last == 0 else
+                         {"ConditionExpression": "version = :last",
+                          "ExpressionAttributeValues": {":last": {"N": str(last)}}})
+            try:
+                for event, recipient, text, channel in messages:
+                    self._create(client, f"{report_id}#{event.version:06d}#{recipient.key()}", report_id=report_id,
+                                 event_type=event.type, recipient=recipient, channel=channel, text=text,
+                                 created_at=event.occurred_at)
+                client.put_item(TableName=self._table, Item=key | {"version": {"N": str(folded.version)},
+                                                                   "state": {"S": json.dumps(state_to_json(state))}},
+                                **condition)
+            except client.exceptions.ConditionalCheckFailedException as exc:
+                latest = client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+                return settled_by_another(events, int(latest["version"]["N"]) if latest else 0, exc)
+            except Exception as exc:
+                raise folded.unwritten(exc) from exc
+        return folded.finish()
 
     def reply(self, message_id: str, *, report_id: str, contact: str, text: str, created_at: str,
               despite_stop: bool = False) -> None:

@@ -1,6 +1,7 @@
 """The report view: one item per report with everything `getReport` shows, built from the stream.
 
-`apply` is pure. `ReportViews.project` writes it guarded by the report's last applied version, in the same
+`apply` is pure. `ReportViews.project_run` folds a run of one report's events (a stream batch's, or a single one
+through `project`) with it and writes the view guarded by the report's last applied version, in the same
 conditional write, so a redelivered or replayed event changes nothing (DESIGN §1).
 """
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError
@@ -29,7 +30,7 @@ from events import report as e
 from events.base import StoredEvent
 from events.report import REPORT_EVENTS
 from infra.tables import PUBLIC_INDEXES, QUEUE_INDEXES
-from projections.guard import next_in_line
+from projections.guard import UNREAD, RunProjection, batch_get, fold_run, settled_by_another
 
 NO_DUE = "9999-12-31T23:59:59.999Z"  # sorts after every real deadline
 BUCKETS = PUBLIC_BUCKETS  # the name read models and tests know it by
@@ -201,8 +202,9 @@ class Page:
     last_key: dict[str, Any] | None  # DynamoDB's LastEvaluatedKey, for the next page
 
 
-class ReportViews:
-    """The report_views table: one GetItem per read, one guarded PutItem per event applied."""
+class ReportViews(RunProjection):
+    """The report_views table: one GetItem per read; per report and stream batch, one GetItem and one guarded
+    PutItem however many of its events the batch holds."""
 
     def __init__(self, table_name: str, *, host: str | None, region: str, client: Callable[[], Any]) -> None:
         self._model = bind(ReportViewItem, table_name, host=host, region=region)
@@ -218,28 +220,33 @@ class ReportViews:
     def handles(self, stored: StoredEvent) -> bool:
         return stored.type in _REPORT_EVENT_TYPES
 
-    def project(self, stored: StoredEvent) -> bool:
-        """Apply one event exactly once; False when it had already been applied (a redelivery)."""
-        current = self.get(stored.stream_id, consistent=True)
-        last = current["version"] if current else 0
-        if not next_in_line(stored, last):
-            return False
-        view = apply(current, stored)
-        item = self._model(stored.stream_id, last_version=stored.version, view=json.dumps(view),
-                           summary=json.dumps(summary(view)), **index_keys(view))
-        condition = (self._model.report_id.does_not_exist() if last == 0
-                     else self._model.last_version == last)
-        try:
-            item.save(condition=condition)
-        except PutError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise
-            # A concurrent delivery applied it first; fine if it got at least this far.
-            latest = self.get(stored.stream_id, consistent=True)
-            if latest is None or latest["version"] < stored.version:
-                raise
-            return False
-        return True
+    def read_many(self, report_ids: list[str]) -> dict[str, Any]:
+        """Views by report id, one consistent BatchGetItem per 100 reports (a stream batch's reports)."""
+        items = batch_get(self._client(), self._table_name, "report_id", report_ids, {"#v": "view"})
+        return {report_id: json.loads(item["view"]["S"]) for report_id, item in items.items()}
+
+    def project_run(self, events: Sequence[StoredEvent], stored: Any = UNREAD) -> int:
+        """Apply a run of one report's events (version order) exactly once: one consistent read of the view,
+        the same `apply` event by event in memory, one write conditioned on the version the fold started from.
+        Returns how many were applied now (0: a redelivery); PartlyApplied when the run stopped part-way."""
+        report_id = events[0].stream_id
+        current = self.get(report_id, consistent=True) if stored is UNREAD else stored
+        folded = fold_run(events, current["version"] if current else 0, current, apply)
+        if folded.version > folded.last:
+            view, last = folded.value, folded.last
+            item = self._model(report_id, last_version=folded.version, view=json.dumps(view),
+                               summary=json.dumps(summary(view)), **index_keys(view))
+            condition = (self._model.report_id.does_not_exist() if last == 0
+                         else self._model.last_version == last)
+            try:
+                item.save(condition=condition)
+            except PutError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise folded.unwritten(exc) from exc
+                # A concurrent delivery wrote first; fine if it got at least as far as this run.
+                latest = self.get(report_id, consistent=True)
+                return settled_by_another(events, latest["version"] if latest else 0, exc)
+        return folded.finish()
 
     def page(self, index: str, hash_value: str, *, limit: int, newest_first: bool = False,
              before: str | None = None, start_key: dict[str, Any] | None = None) -> Page:

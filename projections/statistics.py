@@ -3,16 +3,17 @@
 Each report contributes +1s to a few counters: received and its bucket (or archived), its category and
 channel, its follow-up speed, whether it is overdue — in every scope it belongs to (kabupaten/kota, its
 province, the nation, its institution) and every period of its submission date (month, quarter, year).
-On each event the projector folds the report's facts, diffs the old and new contributions and applies
-the difference with atomic ADDs, in ONE transaction with a guard item holding the report's last applied
-version — so a redelivered event is refused by the guard and nothing is counted twice.
+For each stream batch the projector folds each report's events onto its stored facts, diffs the old and new
+contributions, sums the differences of all the batch's reports per counter item and applies them with one
+atomic ADD per counter item, in ONE transaction with the guard items holding each report's last applied
+version — so a redelivered event is refused by its guard and nothing is counted twice.
 """
 from __future__ import annotations
 
 import json
 import threading
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from chalicelib.clock import parse_instant
 from chalicelib.domain.deadlines import MET_BY, NATIONAL_ZONE, ends_overdue, reporting_zone
@@ -24,7 +25,7 @@ from events import report as e
 from events.base import StoredEvent
 from events.institution import InstitutionIndicatorsRecorded
 from events.report import REPORT_EVENTS
-from projections.guard import next_in_line
+from projections.guard import Folded, PartlyApplied, fold_run, settled_by_another
 
 _REPORT_TYPES = {cls.event_type for cls in REPORT_EVENTS}
 NATIONAL = "ID"
@@ -170,22 +171,65 @@ def figures(counters: dict[str, int] | None) -> dict[str, Any]:
 
 
 class GuardMoved(Exception):
-    """The report's guard is no longer at the version this write expected: someone applied it first."""
+    """Some reports' guards are no longer at the version this write expected: someone applied them first."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self.keys = set(keys)
+        super().__init__(", ".join(sorted(self.keys)))
+
+
+MAX_TRANSACTION_ITEMS = 100  # TransactWriteItems' limit; both twins refuse a commit above it
+
+
+@dataclass(frozen=True)
+class GuardMove:
+    """Move one report's guard from `last` to `version`, keeping its folded facts (JSON; None: no report)."""
+
+    key: str
+    last: int
+    version: int
+    facts: str | None
 
 
 class CounterStore(Protocol):
     """Where statistics live. Two twins keep the same promises: DynamoDBCounters and InMemoryCounters."""
 
-    def guard(self, key: str) -> tuple[int, str | None] | None:
-        """(last applied version, facts JSON) of a guard, read consistently."""
+    def guards(self, keys: Iterable[str]) -> dict[str, tuple[int, str | None]]:
+        """(last applied version, facts JSON) of each guard that exists, read consistently."""
 
-    def commit(self, guard_key: str, last: int, version: int, facts: str | None,
-               deltas: dict[str, dict[str, int]], puts: dict[str, str]) -> None:
-        """Atomically: move the guard from `last` to `version` (raise GuardMoved if it is not at `last`),
-        ADD every delta, put every JSON document in `puts`."""
+    def commit(self, moves: list[GuardMove], deltas: dict[str, dict[str, int]], puts: dict[str, str]) -> None:
+        """Atomically: move every guard (raise GuardMoved naming those not at their `last`: then nothing is
+        written), ADD every delta, put every JSON document in `puts`; at most MAX_TRANSACTION_ITEMS items."""
 
     def read_many(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Items by key: counters as {name: int}, documents as {"document": str}."""
+
+
+def transaction_items(moves: list[GuardMove], deltas: dict[str, Any], puts: dict[str, Any]) -> int:
+    return len(moves) + len(deltas) + len(puts)
+
+
+def add_into(total: dict[str, dict[str, int]], delta: dict[str, dict[str, int]]) -> None:
+    """Sum one report's delta into the batch's; a field that sums to 0 is dropped (nothing to ADD)."""
+    for key, fields in delta.items():
+        into = total.setdefault(key, {})
+        for name, value in fields.items():
+            into[name] = into.get(name, 0) + value
+            if not into[name]:
+                del into[name]
+        if not into:
+            del total[key]
+
+
+@dataclass
+class _Plan:
+    """One report's run folded: its guard move and what it adds."""
+
+    run: Sequence[StoredEvent]
+    folded: Folded
+    move: GuardMove
+    deltas: dict[str, dict[str, int]]
+    puts: dict[str, str]
 
 
 class Statistics:
@@ -198,31 +242,118 @@ class Statistics:
         return stored.type in _REPORT_TYPES or stored.type == InstitutionIndicatorsRecorded.event_type
 
     def project(self, stored: StoredEvent) -> bool:
-        guard_key = f"guard#{stored.stream_id}"
-        guard = self._counters.guard(guard_key)
-        last = guard[0] if guard else 0
-        if not next_in_line(stored, last):
-            return False
-        event = stored.event
-        facts, deltas, puts = None, {}, {}
-        if isinstance(event, InstitutionIndicatorsRecorded):
-            puts[f"indicators#{event.institution_id}#{event.year}"] = json.dumps({
-                "institution_id": event.institution_id, "year": event.year, "has_sk": event.has_sk,
-                "has_renaksi": event.has_renaksi, "follow_up_quality": event.follow_up_quality,
-                "recorded_at": stored.occurred_at, "recorded_by": stored.actor.to_dict()})
-        else:
-            old = facts_from_json(guard[1], stored.stream_id) if guard and guard[1] else None
-            new = fold(old, stored, self._reference, self._calendar)
-            deltas = difference(contribution(new, self._calendar), contribution(old, self._calendar))
-            facts = facts_to_json(new)
+        """One event exactly once; False when it had already been applied (a redelivery)."""
+        (outcome,), applied = self._project_runs([[stored]])
+        if outcome is not None:
+            raise outcome.cause
+        return applied == 1
+
+    def project_runs(self, runs: Sequence[Sequence[StoredEvent]]) -> list[PartlyApplied | None]:
+        """A stream batch, as runs of each report's events in version order. The guards are read together
+        (BatchGetItem), each run is folded in memory with `fold`, and the contributions of the whole batch are
+        summed per counter item: ONE transaction moves every guard (each conditioned on the version read) and
+        ADDs each counter item once — split only where TransactWriteItems' 100 items would be exceeded, and
+        never inside one report's guard and contributions."""
+        return self._project_runs(runs)[0]
+
+    def _project_runs(self, runs: Sequence[Sequence[StoredEvent]]) -> tuple[list[PartlyApplied | None], int]:
+        """The outcome of each run, and how many events were applied now."""
+        outcomes: dict[int, PartlyApplied | None] = {}
         try:
-            self._counters.commit(guard_key, last, stored.version, facts, deltas, puts)
-        except GuardMoved:
-            latest = self._counters.guard(guard_key)
-            if latest is None or latest[0] < stored.version:
-                raise
-            return False  # a concurrent delivery counted it first
-        return True
+            guards = self._counters.guards(f"guard#{run[0].stream_id}" for run in runs)
+        except Exception as failure:  # noqa: BLE001 — nothing read, nothing written: every run fails whole
+            return [PartlyApplied(0, failure) for _ in runs], 0
+        plans: list[tuple[int, _Plan]] = []
+        for number, run in enumerate(runs):
+            try:
+                plan = self._plan(run, guards.get(f"guard#{run[0].stream_id}"))
+            except Exception as failure:  # noqa: BLE001 — an unreadable guard: this report alone fails
+                outcomes[number] = PartlyApplied(0, failure)
+                continue
+            if plan.folded.new:
+                plans.append((number, plan))
+            else:
+                outcomes[number] = self._settle(plan.folded)
+        applied = sum(self._commit(chunk, outcomes) for chunk in self._chunks(plans))
+        return [outcomes.get(number) for number in range(len(runs))], applied
+
+    def _plan(self, run: Sequence[StoredEvent], guard: tuple[int, str | None] | None) -> _Plan:
+        stream_id = run[0].stream_id
+        last = guard[0] if guard else 0
+        old = facts_from_json(guard[1], stream_id) if guard and guard[1] else None
+        puts: dict[str, str] = {}
+
+        def step(facts: ReportFacts | None, stored: StoredEvent) -> ReportFacts | None:
+            event = stored.event
+            if isinstance(event, InstitutionIndicatorsRecorded):
+                puts[f"indicators#{event.institution_id}#{event.year}"] = json.dumps({
+                    "institution_id": event.institution_id, "year": event.year, "has_sk": event.has_sk,
+                    "has_renaksi": event.has_renaksi, "follow_up_quality": event.follow_up_quality,
+                    "recorded_at": stored.occurred_at, "recorded_by": stored.actor.to_dict()})
+                return None
+            return fold(facts, stored, self._reference, self._calendar)
+
+        folded = fold_run(run, last, old, step)
+        new = folded.value
+        deltas = difference(contribution(new, self._calendar), contribution(old, self._calendar))
+        move = GuardMove(f"guard#{stream_id}", last, folded.version, facts_to_json(new) if new else None)
+        return _Plan(run, folded, move, deltas, puts)
+
+    @staticmethod
+    def _chunks(plans: list[tuple[int, _Plan]]) -> list[list[tuple[int, _Plan]]]:
+        """Reports in order, as many per transaction as fit in its item limit (a counter item shared by
+        several reports counts once: their ADDs are summed)."""
+        chunks: list[list[tuple[int, _Plan]]] = []
+        keys: set[str] = set()
+        for number, plan in plans:
+            mine = set(plan.deltas) | set(plan.puts)
+            if not chunks or len(chunks[-1]) + 1 + len(keys | mine) > MAX_TRANSACTION_ITEMS:
+                chunks.append([])
+                keys = set()
+            chunks[-1].append((number, plan))
+            keys |= mine
+        return chunks
+
+    def _commit(self, chunk: list[tuple[int, _Plan]], outcomes: dict[int, PartlyApplied | None]) -> int:
+        """Commit one chunk; records each run's outcome; returns the events applied now."""
+        while chunk:
+            deltas: dict[str, dict[str, int]] = {}
+            puts: dict[str, str] = {}
+            for _, plan in chunk:
+                add_into(deltas, plan.deltas)
+                puts.update(plan.puts)
+            try:
+                self._counters.commit([plan.move for _, plan in chunk], deltas, puts)
+            except GuardMoved as moved:
+                # A concurrent delivery moved these guards: they are settled against what it reached; the
+                # others are committed again without them (nothing of the refused transaction was written).
+                lost = [(n, plan) for n, plan in chunk if plan.move.key in moved.keys] or chunk
+                latest = self._counters.guards(plan.move.key for _, plan in lost)
+                for number, plan in lost:
+                    try:
+                        settled_by_another(plan.run, latest.get(plan.move.key, (0, None))[0], moved)
+                        outcomes[number] = None
+                    except PartlyApplied as partly:
+                        outcomes[number] = partly
+                settled = {n for n, _ in lost}
+                chunk = [(n, plan) for n, plan in chunk if n not in settled]
+                continue
+            except Exception as failure:  # noqa: BLE001 — throttled, a network error: none of the chunk is in
+                for number, plan in chunk:
+                    outcomes[number] = plan.folded.unwritten(failure)
+                return 0
+            for number, plan in chunk:
+                outcomes[number] = self._settle(plan.folded)
+            return sum(len(plan.folded.new) for _, plan in chunk)
+        return 0
+
+    @staticmethod
+    def _settle(folded: Folded) -> PartlyApplied | None:
+        try:
+            folded.finish()
+        except PartlyApplied as partly:
+            return partly
+        return None
 
     def read(self, scope: str, period: str) -> dict[str, int] | None:
         """One item read, however many reports exist."""
@@ -240,24 +371,33 @@ class InMemoryCounters:
     def __init__(self) -> None:
         self._items: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
+        self.commits = 0  # transactions committed, as DynamoDBCounters would send them
 
-    def guard(self, key: str) -> tuple[int, str | None] | None:
-        item = self._items.get(key)
-        return (item["version"], item.get("facts")) if item else None
+    def guards(self, keys: Iterable[str]) -> dict[str, tuple[int, str | None]]:
+        found = {}
+        for key in keys:
+            item = self._items.get(key)
+            if item:
+                found[key] = (item["version"], item.get("facts"))
+        return found
 
-    def commit(self, guard_key: str, last: int, version: int, facts: str | None,
-               deltas: dict[str, dict[str, int]], puts: dict[str, str]) -> None:
+    def commit(self, moves: list[GuardMove], deltas: dict[str, dict[str, int]], puts: dict[str, str]) -> None:
+        if transaction_items(moves, deltas, puts) > MAX_TRANSACTION_ITEMS:
+            raise ValueError(f"{transaction_items(moves, deltas, puts)} items in one transaction "
+                             f"(DynamoDB allows {MAX_TRANSACTION_ITEMS})")
         with self._lock:
-            current = self._items.get(guard_key, {}).get("version", 0)
-            if current != last:
-                raise GuardMoved(guard_key)
-            self._items[guard_key] = {"version": version, "facts": facts}
+            moved = [move.key for move in moves if self._items.get(move.key, {}).get("version", 0) != move.last]
+            if moved:
+                raise GuardMoved(moved)
+            for move in moves:
+                self._items[move.key] = {"version": move.version, "facts": move.facts}
             for key, fields in deltas.items():
                 counters = self._items.setdefault(key, {})
                 for name, value in fields.items():
                     counters[name] = counters.get(name, 0) + value
             for key, document in puts.items():
                 self._items[key] = {"document": document}
+            self.commits += 1
 
     def read_many(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         return {key: dict(self._items[key]) for key in keys if key in self._items}
@@ -269,20 +409,33 @@ class DynamoDBCounters:
     def __init__(self, table_name: str, client: Callable[[], Any]) -> None:
         self._table, self._client = table_name, client
 
-    def guard(self, key: str) -> tuple[int, str | None] | None:
-        item = self._client().get_item(TableName=self._table, Key={"key": {"S": key}}, ConsistentRead=True).get("Item")
-        return (int(item["version"]["N"]), item.get("facts", {}).get("S")) if item else None
+    def guards(self, keys: Iterable[str]) -> dict[str, tuple[int, str | None]]:
+        """BatchGetItem, consistent: one request per 100 guards (a stream batch holds at most 100 records)."""
+        keys, found = list(dict.fromkeys(keys)), {}
+        for start in range(0, len(keys), 100):
+            pending: dict[str, Any] = {self._table: {"Keys": [{"key": {"S": k}} for k in keys[start:start + 100]],
+                                                     "ConsistentRead": True}}
+            while pending:
+                response = self._client().batch_get_item(RequestItems=pending)
+                for item in response["Responses"].get(self._table, []):
+                    found[item["key"]["S"]] = (int(item["version"]["N"]), item.get("facts", {}).get("S"))
+                pending = response.get("UnprocessedKeys") or {}
+        return found
 
-    def commit(self, guard_key: str, last: int, version: int, facts: str | None,
-               deltas: dict[str, dict[str, int]], puts: dict[str, str]) -> None:
-        condition = ({"ConditionExpression": "attribute_not_exists(#k)", "ExpressionAttributeNames": {"#k": "key"}}
-                     if last == 0 else
-                     {"ConditionExpression": "#v = :last", "ExpressionAttributeNames": {"#v": "version"},
-                      "ExpressionAttributeValues": {":last": {"N": str(last)}}})
-        guard_item = {"key": {"S": guard_key}, "version": {"N": str(version)}}
-        if facts is not None:
-            guard_item["facts"] = {"S": facts}
-        writes: list[dict[str, Any]] = [{"Put": {"TableName": self._table, "Item": guard_item, **condition}}]
+    def commit(self, moves: list[GuardMove], deltas: dict[str, dict[str, int]], puts: dict[str, str]) -> None:
+        if transaction_items(moves, deltas, puts) > MAX_TRANSACTION_ITEMS:
+            raise ValueError(f"{transaction_items(moves, deltas, puts)} items in one transaction "
+                             f"(DynamoDB allows {MAX_TRANSACTION_ITEMS})")
+        writes: list[dict[str, Any]] = []
+        for move in moves:  # first, so a cancellation reason's index names the guard
+            condition = ({"ConditionExpression": "attribute_not_exists(#k)", "ExpressionAttributeNames": {"#k": "key"}}
+                         if move.last == 0 else
+                         {"ConditionExpression": "#v = :last", "ExpressionAttributeNames": {"#v": "version"},
+                          "ExpressionAttributeValues": {":last": {"N": str(move.last)}}})
+            guard_item = {"key": {"S": move.key}, "version": {"N": str(move.version)}}
+            if move.facts is not None:
+                guard_item["facts"] = {"S": move.facts}
+            writes.append({"Put": {"TableName": self._table, "Item": guard_item, **condition}})
         for key, fields in sorted(deltas.items()):
             names = sorted(fields)
             writes.append({"Update": {
@@ -295,15 +448,17 @@ class DynamoDBCounters:
                                    "Item": {"key": {"S": key}, "document": {"S": document}}}})
         client = self._client()
         try:
-            if len(writes) == 1:  # nothing to count: a conditional put of the guard alone
+            if len(writes) == 1:  # one guard, nothing to count: a conditional put alone
                 client.put_item(**writes[0]["Put"])
             else:
                 client.transact_write_items(TransactItems=writes)
-        except (client.exceptions.TransactionCanceledException,
-                client.exceptions.ConditionalCheckFailedException) as exc:
-            reasons = getattr(exc, "response", {}).get("CancellationReasons", [{"Code": "ConditionalCheckFailed"}])
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                raise GuardMoved(guard_key) from None
+        except client.exceptions.ConditionalCheckFailedException:
+            raise GuardMoved([moves[0].key]) from None
+        except client.exceptions.TransactionCanceledException as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            moved = [move.key for move, reason in zip(moves, reasons) if reason.get("Code") == "ConditionalCheckFailed"]
+            if moved:
+                raise GuardMoved(moved) from None
             raise
 
     def read_many(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:

@@ -140,10 +140,12 @@ def test_rebuild_on_a_stage_switches_its_generation_and_refuses_a_second_at_once
 
 
 def test_reproject_drains_the_stages_failure_queue_once_the_cause_is_fixed(stage, capsys, monkeypatch):
-    real = stage.services.views.project
-    monkeypatch.setattr(stage.services.views, "project",
-                        lambda stored: (_ for _ in ()).throw(RuntimeError("bug")) if stored.version == 2
-                        else real(stored))
+    from projections import report_view
+
+    real = report_view.apply  # the view's fold, one event at a time and in a stream batch alike
+    monkeypatch.setattr(report_view, "apply",
+                        lambda view, stored: (_ for _ in ()).throw(RuntimeError("bug")) if stored.version == 2
+                        else real(view, stored))
     with stage.api() as client:
         report_id = stage.report(client)
     pump = stage.pump(max_retries=1)
@@ -160,7 +162,7 @@ def test_reproject_drains_the_stages_failure_queue_once_the_cause_is_fixed(stage
     code, out = lapor(capsys, "failures", "--stage", "prod")
     assert code == 1 and f"sequence {sequence}..{sequence}" in out
 
-    monkeypatch.setattr(stage.services.views, "project", real)  # fixed and deployed
+    monkeypatch.setattr(report_view, "apply", real)  # fixed and deployed
     code, out = lapor(capsys, "reproject", "--failures", "--stage", "prod")
 
     assert code == 0 and "1 failure message(s) read; 1 deleted" in out and f"{report_id}: 2 event(s)" in out

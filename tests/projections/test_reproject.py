@@ -32,20 +32,22 @@ def _submit_and_verify(api) -> str:
 def poisoned(services, api, monkeypatch):
     """A report whose verification (v2) the report view refuses, as a bug would: the pump gives up on it after
     its retries, so the view stays at v1 while the statistics and the outbox took v2."""
-    real = services.views.project
+    from projections import report_view
 
-    def failing(stored):
+    real = report_view.apply
+
+    def failing(view, stored):
         if stored.version == 2:
             raise RuntimeError("a bug in the view")
-        return real(stored)
+        return real(view, stored)
 
-    monkeypatch.setattr(services.views, "project", failing)
+    monkeypatch.setattr(report_view, "apply", failing)  # one event at a time, and folded in a stream batch
     report_id = _submit_and_verify(api)
     pump = _pump(services, max_retries=1)
     pump.drain()
     assert len(pump.set_aside) == 1  # the verification's record, given up on
     assert services.views.get(report_id, consistent=True)["version"] == 1
-    monkeypatch.setattr(services.views, "project", real)  # the fix is deployed
+    monkeypatch.setattr(report_view, "apply", real)  # the fix is deployed
     return report_id
 
 

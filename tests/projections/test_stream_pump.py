@@ -307,10 +307,10 @@ def test_a_read_model_failing_on_an_event_does_not_keep_it_from_the_others(servi
 
     (report_id,) = submit(api, 1)
 
-    def broken(self, stored):
+    def broken(self, events, stored=None):
         raise ConnectionError("the report-view table is throttled")
 
-    monkeypatch.setattr(ReportViews, "project", broken)
+    monkeypatch.setattr(ReportViews, "project_run", broken)
     pump = new_pump(services, max_retries=0)
     pump.drain()
     assert services.views.get(report_id) is None  # the view failed and the record went to the failure queue
