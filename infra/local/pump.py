@@ -35,6 +35,11 @@ logger = logging.getLogger(__name__)
 
 Deliver = Callable[[dict[str, Any]], dict[str, Any] | None]
 
+# A batch is cut to what the projector's measured speed delivers in this time (at least one record): a stop
+# waits for the batch in flight, so this bounds how long it waits under a backlog. At the projector's usual
+# speed a full batch of BATCH_SIZE takes far less.
+MAX_BATCH_SECONDS = 2.0
+
 
 def default_backoff(attempt: int) -> float:
     """Seconds to wait before retry number `attempt` (1-based): 0.1, 0.2, 0.4 … at most 5 s."""
@@ -155,6 +160,11 @@ class StreamPump:
         self.stream_arn = dynamodb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
         self._shards: dict[str, _Shard] = {}
         self._lock = threading.Lock()
+        # Seconds the projector took per record, smoothed over recent batches: how large a batch still ends
+        # before a stop's deadline (`drain_for`). Unknown (None) until a first batch was handled.
+        self.seconds_per_record: float | None = None
+        self._deadline: float | None = None  # while set, no batch is started that would end after it
+        self._held_back = False  # a batch was not started because of the deadline
 
     @property
     def set_aside(self) -> list[dict[str, Any]]:
@@ -256,7 +266,12 @@ class StreamPump:
                 return 0
         if time.monotonic() < shard.retry_at:
             return 0
-        batch = shard.pending[:shard.batch_limit]
+        limit = self._limit_for_deadline(shard.batch_limit)
+        if limit == 0:
+            self._held_back = True
+            return 0
+        batch = shard.pending[:limit]
+        started = time.monotonic()
         try:
             result = self._deliver({"Records": batch}) or {}
         except Exception:  # noqa: BLE001 — a function error: Lambda bisects the batch, then retries
@@ -270,6 +285,8 @@ class StreamPump:
         first_failed = next((index for index, record in enumerate(batch)
                              if record["dynamodb"]["SequenceNumber"] in failed), None)
         handled = batch if first_failed is None else batch[:first_failed]
+        if first_failed is None:
+            self._measured(time.monotonic() - started, len(batch))
         if handled:
             self._checkpoint(shard, handled[-1])
             del shard.pending[:len(handled)]
@@ -278,6 +295,26 @@ class StreamPump:
         if first_failed is not None:
             self._record_failed(shard)  # retried from the lowest failed record; later ones come again
         return len(batch)
+
+    def _measured(self, seconds: float, records: int) -> None:
+        per_record = seconds / records
+        previous = self.seconds_per_record
+        self.seconds_per_record = per_record if previous is None else 0.7 * previous + 0.3 * per_record
+
+    def _limit_for_deadline(self, limit: int) -> int:
+        """The batch size expected to take at most MAX_BATCH_SECONDS and to end before the deadline, if one
+        is set (0: start none); at most `limit`."""
+        per_record = self.seconds_per_record
+        if per_record is not None:
+            limit = min(limit, max(1, int(MAX_BATCH_SECONDS / max(per_record, 1e-6))))
+        if self._deadline is None:
+            return limit
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            return 0
+        if per_record is None:  # nothing measured yet: one record tells how long records take
+            return 1
+        return min(limit, int(remaining / max(per_record, 1e-6)))
 
     def _record_failed(self, shard: _Shard) -> None:
         """pending[0] failed once more: retry it after a pause, or give up on it past the retry limit."""
@@ -336,6 +373,34 @@ class StreamPump:
             if delivered == 0 and waiting:
                 time.sleep(max(0.0, min(waiting) - time.monotonic()))
         raise RuntimeError("stream did not drain")
+
+    def drain_for(self, seconds: float) -> tuple[int, bool]:
+        """Deliver for at most about `seconds`: batches are cut to what the projector's measured speed
+        finishes before the deadline, and none is started after it. Returns (records delivered, whether the
+        stream was read to its end). What is left stays in the stream after the checkpoint, for the next run.
+        """
+        self.finish_by(time.monotonic() + seconds)
+        total = 0
+        try:
+            while True:
+                self._held_back = False
+                delivered = self.poll_once()
+                total += delivered
+                waiting = [shard.retry_at for shard in self._shards.values() if shard.pending and not shard.finished]
+                if delivered == 0 and not waiting:
+                    return total, True
+                assert self._deadline is not None
+                if self._held_back or time.monotonic() >= self._deadline:
+                    return total, False
+                if delivered == 0:  # every waiting shard backs off after a failure
+                    time.sleep(max(0.0, min(min(waiting), self._deadline) - time.monotonic()))
+        finally:
+            self._deadline = None
+
+    def finish_by(self, deadline: float | None) -> None:
+        """From now on (also in the thread running `run`), start no batch expected to end after `deadline`
+        (a `time.monotonic()` value); None lifts it."""
+        self._deadline = deadline
 
     def run(self, stop: threading.Event, interval: float = 0.1) -> None:
         while not stop.is_set():

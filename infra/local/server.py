@@ -70,6 +70,8 @@ class LocalSystem:
     api_url: str = ""
     imported: tuple[int, int] = (0, 0)  # (reports, events) taken over from an old runtime's archive
     drained: bool = True  # False if the stop could not drain the stream (the next start delivers the rest)
+    left_in_stream: bool = False  # the stop's time for draining ran out: the next start delivers the rest
+    drain_seconds: float = 5.0  # how long a stop may spend delivering a backlog (LAPOR_STOP_DRAIN_SECONDS)
     _http: Any = None
     _pump_thread: threading.Thread | None = None
     _stop_pump: threading.Event = field(default_factory=threading.Event)
@@ -106,15 +108,22 @@ class LocalSystem:
             schedule.thread.join(timeout=120)
 
     def _drain_stream(self) -> None:
+        """For at most `drain_seconds` (the batch the pump is in counts): what is delivered is checkpointed;
+        what is not stays in the stream — DynamoDB Local keeps stream records on disk, 24 hours like
+        DynamoDB — and the next start delivers it from the checkpoint. So a stop is quick under any backlog."""
+        deadline = time.monotonic() + self.drain_seconds
+        if self.pump is not None:
+            self.pump.finish_by(deadline)  # the batch being delivered now is the last one started that late
         if self._pump_thread is not None:
             self._stop_pump.set()
             self._pump_thread.join(timeout=60)
         if self.pump is not None:
             try:
-                delivered = self.pump.drain()
+                delivered, complete = self.pump.drain_for(max(0.0, deadline - time.monotonic()))
             except Exception:
                 self.drained = False
                 raise
+            self.left_in_stream = not complete
             if delivered:
                 logger.info("drained %d stream records before stopping", delivered)
 
@@ -143,7 +152,8 @@ def start(state: LocalState, host: str = "127.0.0.1", port: int = 8000) -> Local
     except S3LocalMissing as missing:
         logger.warning("no photos: %s", missing)
         photos = None
-    system = LocalSystem(state=state, lock=lock, database=database, photos=photos)
+    system = LocalSystem(state=state, lock=lock, database=database, photos=photos,
+                         drain_seconds=float(os.environ.get("LAPOR_STOP_DRAIN_SECONDS", "5")))
     try:
         database.start()
         secrets = state.secrets()
@@ -296,7 +306,8 @@ def banner(system: LocalSystem) -> str:
     ]
     for label, token in staff_tokens(system.services):
         lines += [f"  {label}:", f"    {token}"]
-    lines += ["", "Press Ctrl-C to stop (the stream is drained into every read model first).", ""]
+    lines += ["", f"Press Ctrl-C to stop (the stream is drained into every read model first, for at most "
+                  f"{system.drain_seconds:g} s; the next start delivers any rest).", ""]
     return "\n".join(lines)
 
 
@@ -324,12 +335,17 @@ def serve(state: LocalState, host: str, port: int) -> int:
     # A second Ctrl-C must not cut the clean stop short: nothing acknowledged may be left unprojected.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    print("Stopping LAPOR: no new requests; draining the stream into every read model...", flush=True)
+    print("Stopping LAPOR: no new requests; draining the stream into every read model "
+          f"(for at most {system.drain_seconds:g} s)...", flush=True)
+    began = time.monotonic()
     system.stop()
     use_services(None)
     if not system.drained:
         print("Stopped, but the stream could not be drained (see the error above): every acknowledged command "
               "is in the database, and the next `lapor serve` projects what is left.", flush=True)
         return 1
-    print("Stopped.", flush=True)
+    if system.left_in_stream:
+        print(f"The stream still had records after {system.drain_seconds:g} s: they are in the database, "
+              "and the next `lapor serve` projects them first.", flush=True)
+    print(f"Stopped. ({time.monotonic() - began:.1f} s)", flush=True)
     return 0
