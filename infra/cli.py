@@ -114,7 +114,12 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     import time
 
     from chalicelib.generations import LeaseLost, RebuildBusy
-    from chalicelib.services.operations import UnknownLogStart, rebuild
+    from chalicelib.services.operations import (
+        DEFAULT_READERS,
+        DEFAULT_WORKERS,
+        UnknownLogStart,
+        rebuild,
+    )
     from infra.tables import REBUILDABLE
 
     services = _services(args)
@@ -122,20 +127,31 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     targets = REBUILDABLE if args.projection == "all" else (args.projection,)
 
     def show(progress) -> None:
-        print(f"\r{progress.projection:<13} {_bar(progress.days_done, progress.days_total)} "
-              f"{progress.days_done}/{progress.days_total} days  {progress.events:,} events  "
-              f"{progress.rate:,.0f} events/s", end="", file=sys.stderr, flush=True)
+        print(f"\r{_rebuild_line(progress)}", end="", file=sys.stderr, flush=True)
 
     for logical in targets:
         try:
             result = rebuild(services, logical, now=system_now, since=since, on_progress=show,
-                             settle=lambda: time.sleep(services.generations.refresh_seconds + 0.5))
+                             settle=lambda: time.sleep(services.generations.refresh_seconds + 0.5),
+                             workers=args.workers or DEFAULT_WORKERS, readers=args.readers or DEFAULT_READERS)
         except (UnknownLogStart, RebuildBusy, LeaseLost) as refused:
             raise SystemExit(f"\nlapor rebuild: {refused}") from None
         print(file=sys.stderr)
         print(f"rebuilt {logical}: {result.events:,} events in {result.seconds:.1f} s "
-              f"({result.rate:,.0f} events/s); now serving generation {services.generations.current()[logical]}")
+              f"({result.rate:,.0f} events/s, {result.workers} workers, {result.readers} readers); "
+              f"now serving generation {services.generations.current()[logical]}")
     return 0
+
+
+def _rebuild_line(progress) -> str:
+    """One progress line: the days read (the bar), events applied, the rate and the time left."""
+    eta = progress.eta
+    left = "--:--" if eta is None else (f"{int(eta // 3600)}:{int(eta % 3600 // 60):02d}:{int(eta % 60):02d}"
+                                        if eta >= 3600 else f"{int(eta // 60):02d}:{int(eta % 60):02d}")
+    of = f"/{progress.expected:,}" if progress.expected else ""
+    return (f"{progress.projection:<13} {_bar(progress.days_done, progress.days_total)} "
+            f"{progress.days_done}/{progress.days_total} days  {progress.events:,}{of} events  "
+            f"{progress.rate:,.0f} events/s  ETA {left}")
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -464,6 +480,16 @@ def _local_reprojection(args: argparse.Namespace):
     return one
 
 
+def _count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number (got {text!r})") from None
+    if not 1 <= count <= 256:
+        raise argparse.ArgumentTypeError("must be from 1 to 256")
+    return count
+
+
 def _positive_hours(text: str) -> float:
     hours = float(text)
     if not 0 < hours <= 24 * 365:
@@ -494,6 +520,10 @@ def parser() -> argparse.ArgumentParser:
     rebuild = commands.add_parser("rebuild", help="rebuild a read model from the whole log and switch to it")
     rebuild.add_argument("projection", choices=("report_views", "stats", "deadlines", "all"))
     rebuild.add_argument("--since", help="first UTC day of the log, if the control table does not know it")
+    rebuild.add_argument("--workers", type=_count,
+                         help="projection threads, each report always on the same one (default 16; "
+                              "--workers 1 --readers 1: strictly sequential, one event after the other)")
+    rebuild.add_argument("--readers", type=_count, help="days of the log read ahead in parallel (default 4)")
     rebuild.set_defaults(run=cmd_rebuild)
 
     replay = commands.add_parser("replay", help="print a report's state as of an instant")
