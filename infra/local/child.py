@@ -8,8 +8,9 @@ import ctypes
 import signal
 import socket
 import subprocess
+import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 _PR_SET_PDEATHSIG = 1
 
@@ -53,6 +54,22 @@ class ChildServer:
         finally:
             if self.log_path:
                 output.close()
+
+    def _wait_until(self, answers: Callable[[], Any], name: str, timeout: float) -> None:
+        """Poll `answers` until it stops raising: the server listens. Its exit, or the timeout, is an error."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._process is not None and self._process.poll() is not None:
+                raise RuntimeError(f"{name} exited with code {self._process.returncode} at start"
+                                   + (f"; see {self.log_path}" if self.log_path else ""))
+            try:
+                answers()
+                return
+            except Exception:  # noqa: BLE001 — not listening yet
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"{name} did not answer within {timeout:.0f} s") from None
+                time.sleep(0.1)
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM (the server closes its files), then SIGKILL if it does not go."""

@@ -21,7 +21,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -127,20 +126,7 @@ class DynamoDBLocal(ChildServer):
         client = boto3.client("dynamodb", endpoint_url=self.url, region_name="ap-southeast-3",
                               aws_access_key_id="local", aws_secret_access_key="local",
                               config=Config(retries={"max_attempts": 0}, connect_timeout=1, read_timeout=5))
-        deadline = time.monotonic() + timeout
-        while True:
-            if self._process is not None and self._process.poll() is not None:
-                raise RuntimeError(f"DynamoDB Local exited with code {self._process.returncode} at start"
-                                   + (f"; see {self.log_path}" if self.log_path else ""))
-            try:
-                client.list_tables(Limit=1)
-                return
-            except Exception:  # noqa: BLE001 — not listening yet
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"DynamoDB Local did not answer within {timeout:.0f} s") from None
-                time.sleep(0.1)
-
+        self._wait_until(lambda: client.list_tables(Limit=1), "DynamoDB Local", timeout)
 
 def check(install_dir: str | None = None) -> int:
     """`make setup`'s proof that DynamoDB Local runs here: start it in memory, list tables, stop it."""

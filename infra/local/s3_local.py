@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -88,19 +87,8 @@ class S3Local(ChildServer):
         self._wait_until_ready(timeout)
 
     def _wait_until_ready(self, timeout: float) -> None:
-        s3, deadline = client(self.url), time.monotonic() + timeout
-        while True:
-            if self._process is not None and self._process.poll() is not None:
-                raise RuntimeError(f"s3rver exited with code {self._process.returncode} at start"
-                                   + (f"; see {self.log_path}" if self.log_path else ""))
-            try:
-                s3.head_bucket(Bucket=BUCKET)
-                return
-            except Exception:  # noqa: BLE001 — not listening yet
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"s3rver did not answer within {timeout:.0f} s") from None
-                time.sleep(0.1)
+        s3 = client(self.url)
+        self._wait_until(lambda: s3.head_bucket(Bucket=BUCKET), "s3rver", timeout)
 
     def expire_incoming(self, now: datetime | None = None) -> int:
         """Play the bucket's lifecycle rule: uploads under incoming/ older than a day go (never processed copies)."""

@@ -3,6 +3,7 @@
 Debian package as root; otherwise it says what to install). A missing browser fails these tests, never skips."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -52,3 +53,12 @@ def browser() -> Iterator[Any]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+def reload_until(page: Any, text: str, timeout: float = 30) -> None:
+    """The stream brings the views a moment after each command; a person would reload."""
+    deadline = time.monotonic() + timeout
+    while text not in page.locator("main").inner_text():
+        assert time.monotonic() < deadline, f"{text!r} never appeared:\n{page.locator('main').inner_text()}"
+        time.sleep(0.2)
+        page.reload()

@@ -3,13 +3,13 @@ escaping, security headers, page weight, and screenshots at 360 px and 1280 px (
 from __future__ import annotations
 
 import re
-import time
 from typing import Any, Callable
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.support import call, wait_for
+from tests.web.conftest import reload_until
 
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)><b>tebal</b>"
 MAX_PAGE_BYTES = 60 * 1024
@@ -49,14 +49,6 @@ def _submit(page: Page) -> tuple[str, str]:
     expect(page.get_by_role("heading", name="Simpan ini")).to_be_visible()
     return page.locator("#tracking-id").inner_text().strip(), page.locator("#report-token").inner_text().strip()
 
-
-def _reload_until(page: Page, text: str, timeout: float = 30) -> None:
-    """The stream brings the report view a moment after each command; a person would reload."""
-    deadline = time.monotonic() + timeout
-    while text not in page.locator("main").inner_text():
-        assert time.monotonic() < deadline, f"{text!r} never appeared:\n{page.locator('main').inner_text()}"
-        time.sleep(0.2)
-        page.reload()
 
 
 def _answer(server: Any, staff: dict[str, dict[str, str]], report_id: str) -> None:
@@ -106,12 +98,12 @@ def test_a_citizen_reports_tracks_and_accepts_the_answer_with_a_rating(browser, 
     page.get_by_role("button", name="Buka halaman lacak").click()
     page.wait_for_url(f"**/lacak/{report_id}")
     assert token not in page.url
-    _reload_until(page, "Menunggu verifikasi")
+    reload_until(page, "Menunggu verifikasi")
     expect(page.get_by_text("Batas verifikasi")).to_be_visible()
     # When staff verify, assign and answer through the JSON API
     _answer(server, staff, report_id)
     page.reload()
-    _reload_until(page, "Lubang sudah ditambal aspal.")
+    reload_until(page, "Lubang sudah ditambal aspal.")
     expect(page.get_by_text("Jawaban akhir")).to_be_visible()
     # Then the reporter accepts it with a rating, in the browser
     accept = page.locator(f"form[action='/lacak/{report_id}/terima']")
@@ -119,7 +111,7 @@ def test_a_citizen_reports_tracks_and_accepts_the_answer_with_a_rating(browser, 
     accept.get_by_label("Komentar (tidak wajib)").fill("Cepat dan rapi, terima kasih.")
     accept.get_by_role("button", name="Kirim").click()
     expect(page.get_by_role("status")).to_contain_text("Laporan selesai")
-    _reload_until(page, "5 dari 5")
+    reload_until(page, "5 dari 5")
     expect(page.locator("main")).to_contain_text("Selesai")
     assert page.locator(f"form[action='/lacak/{report_id}/terima']").count() == 0  # the domain closed it
     status, shown = call("GET", f"{server.base}/reports/{report_id}", headers={"X-Report-Token": token})
@@ -161,13 +153,13 @@ def test_script_and_html_in_every_text_field_render_as_text(browser, server, sta
     page.get_by_label("E-mail").fill("siti@example.id")
     report_id, token = _submit(page)
     page.get_by_role("button", name="Buka halaman lacak").click()
-    _reload_until(page, "T " + HOSTILE)
+    reload_until(page, "T " + HOSTILE)
     expect(page.get_by_role("heading", level=1)).to_have_text("T " + HOSTILE)
     expect(page.locator("main")).to_contain_text("Isi " + HOSTILE)
     expect(page.locator("main")).to_contain_text("A " + HOSTILE)
     page.locator(f"form[action='/lacak/{report_id}/balas'] textarea").fill("Balasan " + HOSTILE)
     page.locator(f"form[action='/lacak/{report_id}/balas'] button").click()
-    _reload_until(page, "Balasan " + HOSTILE)
+    reload_until(page, "Balasan " + HOSTILE)
     assert page.locator("main script, main img, main b").count() == 0
     # and the public page, once verified
     _answer(server, staff, report_id)

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.support import call, eventually
 from tests.support.photos import jpeg_with_gps
+from tests.web.conftest import reload_until
 from tests.web.test_citizen_pages import (
     MAX_PAGE_BYTES,
     WIDTHS,
@@ -17,7 +18,6 @@ from tests.web.test_citizen_pages import (
     _fill_report,
     _new_page,
     _open_tracking,
-    _reload_until,
     _submit,
 )
 
@@ -62,19 +62,19 @@ def test_a_citizen_submits_with_a_photo_tracks_and_accepts(browser, server, staf
     page.set_viewport_size({"width": 360, "height": 900})
     page.get_by_role("button", name="Buka halaman lacak").click()
     page.wait_for_url(f"**/lacak/{report_id}")
-    _reload_until(page, "1 dari 3 foto terlampir")
+    reload_until(page, "1 dari 3 foto terlampir")
     thumbnail = page.get_by_role("img", name="Foto 1 dari laporan ini")
     expect(thumbnail).to_be_visible()
     assert page.evaluate("document.querySelector('.photos img').naturalWidth") > 0
     assert _images_loaded(page, responses)
     # When staff answer, the reporter accepts with a rating
     _answer(server, staff, report_id)
-    _reload_until(page, "Lubang sudah ditambal aspal.")
+    reload_until(page, "Lubang sudah ditambal aspal.")
     accept = page.locator(f"form[action='/lacak/{report_id}/terima']")
     accept.get_by_label("4", exact=True).check()
     accept.get_by_role("button", name="Kirim").click()
     expect(page.get_by_role("status")).to_contain_text("Laporan selesai")
-    _reload_until(page, "4 dari 5")
+    reload_until(page, "4 dari 5")
     # The finished report takes no more photos, and still shows its own
     assert page.locator("form.photo-add").count() == 0
     expect(page.get_by_role("img", name="Foto 1 dari laporan ini")).to_be_visible()
@@ -116,7 +116,7 @@ def test_without_javascript_a_photo_is_added_from_the_receipt_and_the_reporter_t
     responses: list[Any] = []
     page.on("response", lambda response: responses.append(response))
     _open_tracking(page, server, report_id, token)
-    _reload_until(page, "1 dari 3 foto terlampir")
+    reload_until(page, "1 dari 3 foto terlampir")
     expect(page.get_by_role("img", name="Foto 1 dari laporan ini")).to_be_visible()
     eventually(lambda: _images_loaded(page, responses), "the thumbnail from the store", timeout=10)
     # A second photo from the tracking page, again without JavaScript
@@ -125,7 +125,7 @@ def test_without_javascript_a_photo_is_added_from_the_receipt_and_the_reporter_t
     expect(page.get_by_role("heading", name="Foto ditambahkan")).to_be_visible()
     page.get_by_role("link", name="Kembali ke laporan").click()  # now the cookie goes with it
     page.wait_for_url(f"**/lacak/{report_id}**")
-    _reload_until(page, "2 dari 3 foto terlampir")
+    reload_until(page, "2 dari 3 foto terlampir")
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
         page.screenshot(path=str(artifacts / f"lacak-foto-{width}.png"), full_page=True)
@@ -133,7 +133,7 @@ def test_without_javascript_a_photo_is_added_from_the_receipt_and_the_reporter_t
     page.set_viewport_size({"width": 360, "height": 900})
     # Staff answer; the reporter accepts with a rating, without JavaScript
     _answer(server, staff, report_id)
-    _reload_until(page, "Lubang sudah ditambal aspal.")
+    reload_until(page, "Lubang sudah ditambal aspal.")
     accept = page.locator(f"form[action='/lacak/{report_id}/terima']")
     accept.get_by_label("5", exact=True).check()
     accept.get_by_role("button", name="Kirim").click()

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.support import REPORT, call, wait_for
+from tests.web.conftest import reload_until
 from tests.web.test_accessibility import AXE, _violations
 
 WIDTHS = (360, 1280)
@@ -33,14 +34,6 @@ def _sign_out(page: Page) -> None:
     page.get_by_role("button", name="Keluar").click()
     expect(page.get_by_role("heading", name="Anda sudah keluar")).to_be_visible()
 
-
-def _reload_until(page: Page, text: str, timeout: float = 30) -> None:
-    """The stream brings the views a moment after each command; a person would reload."""
-    deadline = time.monotonic() + timeout
-    while text not in page.locator("main").inner_text():
-        assert time.monotonic() < deadline, f"{text!r} never appeared:\n{page.locator('main').inner_text()}"
-        time.sleep(0.2)
-        page.reload()
 
 
 def _shoot(page: Page, artifacts: Any, name: str) -> None:
@@ -97,20 +90,20 @@ def test_staff_carry_a_report_from_verification_to_the_final_answer_without_java
         assert not [c for c in context.cookies() if c["name"] == "lapor_konsol"]
         # the institution's admin assigns it to Dinas PUPR
         _sign_in(page, base, "admin_instansi", institution=SAMARINDA)
-        _reload_until(page, TITLE)
+        reload_until(page, TITLE)
         page.get_by_role("link", name=TITLE).click()
         _shoot(page, artifacts, "laporan-instansi")
         page.locator("#form-tugaskan").get_by_label("Unit kerja").select_option("dinas-pupr")
         page.locator("#form-tugaskan").get_by_role("button", name="Tugaskan").click()
         expect(page.get_by_text("Laporan ditugaskan ke unit.")).to_be_visible()
         page.goto(f"{base}/konsol/kotak-keluar")
-        _reload_until(page, f"Laporan baru {report_id}")
+        reload_until(page, f"Laporan baru {report_id}")
         _sign_out(page)
         # the unit's liaison posts a follow-up, then the final answer
         _sign_in(page, base, "admin_penghubung", institution=SAMARINDA, unit="dinas-pupr")
-        _reload_until(page, TITLE)
+        reload_until(page, TITLE)
         page.goto(f"{base}/konsol/kotak-keluar")
-        _reload_until(page, "ditugaskan ke unit Anda")
+        reload_until(page, "ditugaskan ke unit Anda")
         _shoot(page, artifacts, "kotak-keluar")
         page.goto(f"{base}/konsol/laporan/{report_id}")
         page.locator("#form-tindak-lanjut").get_by_label("Pesan").fill("Tim sudah membersihkan saluran <b>hari ini</b>.")
